@@ -1,0 +1,131 @@
+/**
+ * Runs one OPA-compiled wasm policy with `@open-policy-agent/opa-wasm`, plus
+ * our host builtins. The module is compiled once per bundle; an instance
+ * that traps (stack or memory exhausted, a builtin error) is replaced by a
+ * fresh one, so one bad request cannot poison the next.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { loadPolicySync, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
+import type { Bundle } from './bundle.js';
+import { BundleError } from './bundle.js';
+import { createHostBuiltins } from './builtins/index.js';
+
+const require = createRequire(import.meta.url);
+/** Builtins that opa-wasm itself implements in JS (not exported by its package entry). */
+const OPA_WASM_JS_BUILTINS: ReadonlySet<string> = new Set(
+  Object.keys(require(join(dirname(require.resolve('@open-policy-agent/opa-wasm')), 'builtins', 'index.js')) as object),
+);
+
+const PAGE = 64 * 1024;
+
+/** Options fixed for the engine's lifetime. */
+export interface EngineOptions {
+  readonly entrypoint: string;
+  /** Upper bound of the policy's linear memory. */
+  readonly maxMemoryBytes: number;
+  /** OPA's `--strict-builtin-errors`: a failing builtin fails the evaluation instead of being undefined. */
+  readonly strictBuiltinErrors: boolean;
+}
+
+/**
+ * OPA's default (non-strict) builtin semantics: a builtin that errors at run
+ * time makes its expression undefined. opa-wasm treats a host result of
+ * `undefined` as exactly that, so we catch and return it.
+ */
+function withBuiltinSemantics(
+  builtins: Record<string, (...args: any[]) => unknown>,
+  strict: boolean,
+): Record<string, (...args: any[]) => unknown> {
+  if (strict) return builtins;
+  const wrapped: Record<string, (...args: any[]) => unknown> = {};
+  for (const [name, fn] of Object.entries(builtins)) {
+    wrapped[name] = (...args: unknown[]) => {
+      try {
+        return fn(...args);
+      } catch {
+        return undefined;
+      }
+    };
+  }
+  return wrapped;
+}
+
+function toArrayBuffer(buf: Buffer): ArrayBuffer {
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+}
+
+/** Names of the builtins the module will ask its host for. */
+function hostBuiltinsNeeded(policy: LoadedPolicy): string[] {
+  const exports = (policy.wasmInstance as WebAssembly.Instance).exports as Record<string, (...a: number[]) => number>;
+  const addr = exports['opa_json_dump']!(exports['builtins']!());
+  const bytes = new Uint8Array(policy.mem.buffer);
+  let end = addr;
+  while (bytes[end] !== 0) end++;
+  return Object.keys(JSON.parse(Buffer.from(bytes.subarray(addr, end)).toString('utf8')) as object);
+}
+
+/** A compiled policy ready to evaluate inputs. */
+export class PolicyEngine {
+  private policy: LoadedPolicy;
+  private readonly entrypointId: number;
+
+  private constructor(
+    private readonly module: WebAssembly.Module,
+    private readonly data: ArrayBuffer,
+    private readonly builtins: Record<string, (...args: any[]) => unknown>,
+    private readonly memory: WebAssembly.MemoryDescriptor,
+    readonly revision: string,
+    readonly entrypoint: string,
+  ) {
+    this.policy = this.instantiate();
+    const id = (this.policy.entrypoints as Record<string, number>)[entrypoint];
+    if (id === undefined) {
+      throw new BundleError(`has no entrypoint ${entrypoint} (it has: ${Object.keys(this.policy.entrypoints as object).join(', ')})`);
+    }
+    this.entrypointId = id;
+    const provided = new Set([...OPA_WASM_JS_BUILTINS, ...Object.keys(builtins)]);
+    const missing = hostBuiltinsNeeded(this.policy).filter((b) => !provided.has(b));
+    if (missing.length > 0) {
+      throw new BundleError(`needs builtins iacdash does not provide: ${missing.join(', ')}`);
+    }
+  }
+
+  /** Compiles and checks a bundle's policy; throws BundleError when it cannot serve. */
+  static create(bundle: Bundle, opts: EngineOptions): PolicyEngine {
+    let module: WebAssembly.Module;
+    try {
+      module = new WebAssembly.Module(bundle.wasm as Uint8Array<ArrayBuffer>);
+    } catch (err) {
+      throw new BundleError(`policy.wasm does not compile: ${(err as Error).message}`);
+    }
+    const maximum = Math.max(Math.ceil(opts.maxMemoryBytes / PAGE), 5);
+    try {
+      return new PolicyEngine(module, toArrayBuffer(bundle.dataJson), withBuiltinSemantics(createHostBuiltins(), opts.strictBuiltinErrors), { initial: 5, maximum }, bundle.revision, opts.entrypoint);
+    } catch (err) {
+      if (err instanceof BundleError) throw err;
+      throw new BundleError(`policy.wasm does not load: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private instantiate(): LoadedPolicy {
+    const policy = loadPolicySync(this.module, { ...this.memory }, this.builtins);
+    policy.setData(this.data);
+    return policy;
+  }
+
+  /**
+   * Evaluates raw JSON input and returns the result set (`[]` when the
+   * decision is undefined). Throws on an evaluation error, after replacing
+   * the instance.
+   */
+  evaluate(inputJson: ArrayBuffer): { result: unknown }[] {
+    try {
+      return this.policy.evaluate(inputJson, this.entrypointId) as { result: unknown }[];
+    } catch (err) {
+      this.policy = this.instantiate();
+      // opa-wasm throws strings for aborts; normalise so callers see an Error.
+      throw err instanceof Error ? err : new Error(String(err));
+    }
+  }
+}

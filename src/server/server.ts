@@ -1,0 +1,115 @@
+/**
+ * One process: the gRPC server (ext_authz, grpc.health.v1) and an HTTP port
+ * with /health (the process is up) and /ready (a bundle is loaded).
+ */
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { Authorizer, AUTHZ_SERVICE, authzHandlers, authzServiceDefinition, entrypointOf } from '../authz/index.js';
+import { splitHostPort } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { IacdashError } from '../errors.js';
+import { FileBundleSource, PolicyStore } from '../policy/store.js';
+import type { Logger } from '../telemetry/log.js';
+
+/** A started sidecar. */
+export interface RunningServer {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly store: PolicyStore;
+  close(): Promise<void>;
+}
+
+/** Creates the policy store the config describes. */
+export function createPolicyStore(config: Config): PolicyStore {
+  if (!config.bundle.path) {
+    throw new IacdashError('config_invalid', 'bundle.path: required (set it in the config file or pass --bundle)');
+  }
+  return new PolicyStore(new FileBundleSource(config.bundle.path), {
+    entrypoint: entrypointOf(config.authz.path),
+    maxMemoryBytes: config.limits.policy_memory_bytes,
+    strictBuiltinErrors: config.authz.strict_builtin_errors,
+  });
+}
+
+function startHttp(config: Config, store: PolicyStore): Promise<HttpServer> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}\n');
+    } else if (path === '/ready') {
+      const engine = store.engine;
+      const body = engine
+        ? { status: 'ready', revision: engine.revision }
+        : { status: 'not ready', reason: 'no policy bundle loaded', load_errors: store.counts.loadErrors };
+      res.writeHead(engine ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    }
+  });
+  const { host, port } = splitHostPort(config.server.http_addr);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+function bindGrpc(server: grpc.Server, addr: string): Promise<number> {
+  const { host, port } = splitHostPort(addr);
+  const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve, reject) => {
+    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+  });
+}
+
+/** Starts everything; the bundle loads in the background and readiness follows it. */
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+  const store = createPolicyStore(config);
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [AUTHZ_SERVICE]: 'NOT_SERVING' });
+  store.on('loaded', ({ revision, source }) => {
+    logger.info('bundle loaded', { source, revision });
+    health.setStatus('', 'SERVING');
+    health.setStatus(AUTHZ_SERVICE, 'SERVING');
+  });
+  store.on('load_error', ({ source, error }) => {
+    logger.error('bundle refused; the last good bundle keeps serving', {
+      code: 'bundle_load_error',
+      source,
+      reason: (error as Error).message,
+      serving: store.engine?.revision ?? null,
+    });
+  });
+
+  const authorizer = new Authorizer(store, config, logger);
+  const grpcServer = new grpc.Server({
+    'grpc.max_receive_message_length': config.server.max_receive_message_bytes,
+  });
+  grpcServer.addService(authzServiceDefinition(), authzHandlers(authorizer));
+  health.addToServer(grpcServer);
+
+  const grpcPort = await bindGrpc(grpcServer, config.server.addr);
+  let http: HttpServer;
+  try {
+    http = await startHttp(config, store);
+  } catch (err) {
+    grpcServer.forceShutdown();
+    throw err;
+  }
+  const httpPort = (http.address() as AddressInfo).port;
+  logger.info('listening', { grpc: grpcPort, http: httpPort, bundle: config.bundle.path });
+
+  await store.reload();
+  if (config.bundle.poll_interval_ms > 0) store.watch(config.bundle.poll_interval_ms);
+
+  return {
+    grpcPort,
+    httpPort,
+    store,
+    close: async () => {
+      store.unwatch();
+      await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
