@@ -34,11 +34,12 @@ export async function evalCommand(config: Config, requestFile: string, explainIn
   store.on('load_error', ({ error }) => (loadError = error));
   await store.reload();
   if (!store.engine) throw new IacdashError('bundle_load_error', `${config.bundle.path}: ${(loadError as Error)?.message}`);
-  const authorizer = new Authorizer(store, config, new Logger('error', config.log.mask_headers));
+  const authorizer = new Authorizer(store, config, new Logger('warn', config.log.mask_headers));
   const out: Record<string, unknown> = {};
   if (explainInput) {
     const again = readCheckRequest(requestFile);
-    out['input'] = again.ok ? authorizer.input(again.value) : { error: again.detail };
+    const built = again.ok ? authorizer.input(again.value) : undefined;
+    out['input'] = built?.ok ? built.input : { error: built ? `${built.code}: ${built.detail}` : again.ok ? '' : again.detail };
   }
   const outcome = authorizer.check(readCheckRequest(requestFile));
   if (outcome.kind === 'grpc-error') {

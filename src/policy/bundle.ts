@@ -17,7 +17,9 @@ export interface Bundle {
 }
 
 /** Thrown for a corrupt or incompatible bundle. */
-export class BundleError extends Error {}
+export class BundleError extends Error {
+  override name = 'BundleError';
+}
 
 const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
 

@@ -6,12 +6,14 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { loadPolicySync, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
+import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import type { Bundle } from './bundle.js';
 import { BundleError } from './bundle.js';
 import { createHostBuiltins } from './builtins/index.js';
 
 const require = createRequire(import.meta.url);
+// The ESM entry of opa-wasm exports only loadPolicy; the CJS one has loadPolicySync too.
+const opa = require('@open-policy-agent/opa-wasm') as typeof import('@open-policy-agent/opa-wasm');
 /** Builtins that opa-wasm itself implements in JS (not exported by its package entry). */
 const OPA_WASM_JS_BUILTINS: ReadonlySet<string> = new Set(
   Object.keys(require(join(dirname(require.resolve('@open-policy-agent/opa-wasm')), 'builtins', 'index.js')) as object),
@@ -26,29 +28,8 @@ export interface EngineOptions {
   readonly maxMemoryBytes: number;
   /** OPA's `--strict-builtin-errors`: a failing builtin fails the evaluation instead of being undefined. */
   readonly strictBuiltinErrors: boolean;
-}
-
-/**
- * OPA's default (non-strict) builtin semantics: a builtin that errors at run
- * time makes its expression undefined. opa-wasm treats a host result of
- * `undefined` as exactly that, so we catch and return it.
- */
-function withBuiltinSemantics(
-  builtins: Record<string, (...args: any[]) => unknown>,
-  strict: boolean,
-): Record<string, (...args: any[]) => unknown> {
-  if (strict) return builtins;
-  const wrapped: Record<string, (...args: any[]) => unknown> = {};
-  for (const [name, fn] of Object.entries(builtins)) {
-    wrapped[name] = (...args: unknown[]) => {
-      try {
-        return fn(...args);
-      } catch {
-        return undefined;
-      }
-    };
-  }
-  return wrapped;
+  /** Told of builtin errors that non-strict mode turned into undefined. */
+  readonly onBuiltinError?: (error: Error) => void;
 }
 
 function toArrayBuffer(buf: Buffer): ArrayBuffer {
@@ -101,7 +82,7 @@ export class PolicyEngine {
     }
     const maximum = Math.max(Math.ceil(opts.maxMemoryBytes / PAGE), 5);
     try {
-      return new PolicyEngine(module, toArrayBuffer(bundle.dataJson), withBuiltinSemantics(createHostBuiltins(), opts.strictBuiltinErrors), { initial: 5, maximum }, bundle.revision, opts.entrypoint);
+      return new PolicyEngine(module, toArrayBuffer(bundle.dataJson), createHostBuiltins({ strictBuiltinErrors: opts.strictBuiltinErrors, ...(opts.onBuiltinError ? { onError: opts.onBuiltinError } : {}) }), { initial: 5, maximum }, bundle.revision, opts.entrypoint);
     } catch (err) {
       if (err instanceof BundleError) throw err;
       throw new BundleError(`policy.wasm does not load: ${err instanceof Error ? err.message : String(err)}`);
@@ -109,7 +90,7 @@ export class PolicyEngine {
   }
 
   private instantiate(): LoadedPolicy {
-    const policy = loadPolicySync(this.module, { ...this.memory }, this.builtins);
+    const policy = opa.loadPolicySync(this.module, { ...this.memory }, this.builtins);
     policy.setData(this.data);
     return policy;
   }
