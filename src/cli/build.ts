@@ -23,7 +23,9 @@ export function buildBundle(opts: BuildOptions): number {
   for (const pattern of opts.ignore ?? []) args.push('--ignore', pattern);
   for (const e of opts.entrypoints.length ? opts.entrypoints : [DEFAULT_ENTRYPOINT]) args.push('-e', e);
   args.push(...(opts.dirs.length ? opts.dirs : ['.']));
-  const r = spawnSync(opa, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  // OPA prints its errors on stdout; they are diagnostics, so they go to our stderr.
+  const r = spawnSync(opa, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   if (r.error) throw r.error;
+  process.stderr.write(r.stdout + r.stderr);
   return r.status ?? 1;
 }
