@@ -1,8 +1,9 @@
 /**
  * Runs one OPA-compiled wasm policy with `@open-policy-agent/opa-wasm`, plus
  * our host builtins. The module is compiled once per bundle; an instance
- * that traps (stack or memory exhausted, a builtin error) is replaced by a
- * fresh one, so one bad request cannot poison the next.
+ * that traps (stack or memory exhausted, an abort, a builtin error in
+ * strict mode) is replaced by a fresh one, so one bad request cannot poison
+ * the next.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

@@ -22,7 +22,7 @@ export interface RunningServer {
 }
 
 /** Creates the policy store the config describes. */
-export function createPolicyStore(config: Config): PolicyStore {
+export function createPolicyStore(config: Config, logger?: Logger): PolicyStore {
   if (!config.bundle.path) {
     throw new IacdashError('config_invalid', 'bundle.path: required (set it in the config file or pass --bundle)');
   }
@@ -30,6 +30,8 @@ export function createPolicyStore(config: Config): PolicyStore {
     entrypoint: entrypointOf(config.authz.path),
     maxMemoryBytes: config.limits.policy_memory_bytes,
     strictBuiltinErrors: config.authz.strict_builtin_errors,
+    // Non-strict OPA semantics: the expression is undefined; say why, for policy authors.
+    ...(logger?.enabled('debug') ? { onBuiltinError: (error: Error) => logger.debug('builtin error: expression undefined', { error: error.message }) } : {}),
   });
 }
 
@@ -65,7 +67,7 @@ function bindGrpc(server: grpc.Server, addr: string): Promise<number> {
 
 /** Starts everything; the bundle loads in the background and readiness follows it. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const store = createPolicyStore(config);
+  const store = createPolicyStore(config, logger);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [AUTHZ_SERVICE]: 'NOT_SERVING' });
   store.on('loaded', ({ revision, source }) => {
     logger.info('bundle loaded', { source, revision });
