@@ -11,6 +11,7 @@ import type { DecodeResult } from '../server/strict-decode.js';
 import type { Logger } from '../telemetry/log.js';
 import { ContractError, readDecision } from './decision.js';
 import { checkRequestToInput, type CheckRequestObject, type InputOptions } from './input.js';
+import { stringifyWithRaw } from '../json/raw-json.js';
 import { decisionToResponse, errorToResponse, failOpenResponse, type CheckResponseObject } from './response.js';
 
 /** What the adapter sends back. `code` is set whenever an error shaped the answer. */
@@ -61,7 +62,7 @@ export class Authorizer {
     if (!engine) return this.fail('bundle_not_loaded', decisionId, 'no bundle loaded yet');
     let resultSet: { result: unknown }[];
     try {
-      resultSet = engine.evaluate(encoder.encode(JSON.stringify(built.input)).buffer as ArrayBuffer);
+      resultSet = engine.evaluate(encoder.encode(stringifyWithRaw(built.input)).buffer as ArrayBuffer);
     } catch (err) {
       return this.fail('eval_error', decisionId, (err as Error).message);
     }

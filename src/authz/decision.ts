@@ -111,6 +111,14 @@ function httpStatusOf(decision: Record<string, unknown>): number {
   return value;
 }
 
+/** True when every number inside is finite: a protobuf Struct cannot carry 1e400 (OPA-Envoy fails there too). */
+function allFinite(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (Array.isArray(v)) return v.every(allFinite);
+  if (isObject(v)) return Object.values(v).every(allFinite);
+  return true;
+}
+
 const EMPTY: never[] = [];
 
 /**
@@ -134,6 +142,9 @@ export function readDecision(result: unknown): Decision {
   const metadata = result['dynamic_metadata'];
   if (metadata !== undefined && !isObject(metadata)) {
     throw new ContractError(`dynamic_metadata: expected object, got ${typeName(metadata)}`);
+  }
+  if (metadata !== undefined && !allFinite(metadata)) {
+    throw new ContractError('dynamic_metadata: numbers must be finite (out of float64 range)');
   }
   let body = '';
   let httpStatus = 403;

@@ -48,6 +48,22 @@ export function jsonToStruct(obj: Record<string, unknown>): ProtoStruct {
   return { fields };
 }
 
+function fromValue(v: ProtoValue): unknown {
+  if ('structValue' in v) return structToJson(v.structValue);
+  if ('listValue' in v) return v.listValue.values.map(fromValue);
+  if ('numberValue' in v) return v.numberValue;
+  if ('stringValue' in v) return v.stringValue;
+  if ('boolValue' in v) return v.boolValue;
+  return null;
+}
+
+/** google.protobuf.Struct → plain object, for printing a response. */
+export function structToJson(struct: ProtoStruct): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(struct.fields)) out[key] = fromValue(struct.fields[key]!);
+  return out;
+}
+
 function headerOptions(pairs: Pair[]): { header: { key: string; value: string } }[] {
   return pairs.map(([key, value]) => ({ header: { key, value } }));
 }

@@ -10,12 +10,15 @@ import type { CheckRequestObject } from './input.js';
 
 export const AUTHZ_SERVICE = 'envoy.service.auth.v3.Authorization';
 
+/** Bytes as base64 and Struct numbers as Go prints them: the input OPA-Envoy builds. */
+export const AUTHZ_DECODE = { bytes: 'base64', goFloats: true } as const;
+
 /** The service definition with Check's request decoded strictly. */
 export function authzServiceDefinition(): grpc.ServiceDefinition {
   const def = envoyPackageDefinition()[AUTHZ_SERVICE] as unknown as grpc.ServiceDefinition;
   const type = envoyProtoRoot().lookupType('envoy.service.auth.v3.CheckRequest');
   const check = def['Check']!;
-  return { Check: { ...check, requestDeserialize: (buf: Buffer) => decodeStrict<CheckRequestObject>(type, buf) } };
+  return { Check: { ...check, requestDeserialize: (buf: Buffer) => decodeStrict<CheckRequestObject>(type, buf, AUTHZ_DECODE) } };
 }
 
 /** Handlers bound to an authorizer. */

@@ -1,7 +1,7 @@
 /** `iacdash eval`: one CheckRequest against a bundle, without Envoy. */
 import { readFileSync } from 'node:fs';
-import { Authorizer, type CheckRequestObject } from '../authz/index.js';
-import { structToJson } from '../authz/input.js';
+import { AUTHZ_DECODE, Authorizer, type CheckRequestObject } from '../authz/index.js';
+import { structToJson } from '../authz/response.js';
 import type { Config } from '../config/schema.js';
 import { IacdashError } from '../errors.js';
 import { envoyProtoRoot } from '../server/protos.js';
@@ -62,7 +62,7 @@ export function readCheckRequest(file: string): ReturnType<typeof decodeStrict<C
   } catch (err) {
     throw new IacdashError('request_malformed', `${file}: ${(err as Error).message}`);
   }
-  return decodeStrict<CheckRequestObject>(type, Buffer.from(bytes));
+  return decodeStrict<CheckRequestObject>(type, Buffer.from(bytes), AUTHZ_DECODE);
 }
 
 /** Evaluates and returns what to print: the response, and the input when asked. */
@@ -84,7 +84,7 @@ export async function evalCommand(config: Config, requestFile: string, explainIn
     out['grpc_error'] = { code: outcome.grpcStatus, message: outcome.message };
   } else {
     const { dynamicMetadata, ...rest } = outcome.response;
-    out['response'] = dynamicMetadata ? { ...rest, dynamicMetadata: structToJson(dynamicMetadata as unknown as Record<string, unknown>) } : rest;
+    out['response'] = dynamicMetadata ? { ...rest, dynamicMetadata: structToJson(dynamicMetadata) } : rest;
   }
   return out;
 }

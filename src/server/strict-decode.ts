@@ -6,6 +6,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import protobuf from 'protobufjs';
+import { protomap, type ProtomapOptions } from './protomap.js';
 
 /** Thrown inside the reader; caught by {@link decodeStrict}. */
 class InvalidUtf8 extends Error {}
@@ -28,13 +29,11 @@ export type DecodeResult<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly invalidUtf8: boolean; readonly detail: string };
 
-const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: Number, defaults: false, arrays: false, objects: false };
-
-/** Decodes `buf` as `type` into a plain object (lowerCamelCase keys, Buffers for bytes). */
-export function decodeStrict<T>(type: protobuf.Type, buf: Buffer): DecodeResult<T> {
+/** Decodes `buf` as `type` into a plain object shaped by {@link protomap}. */
+export function decodeStrict<T>(type: protobuf.Type, buf: Buffer, opts: ProtomapOptions): DecodeResult<T> {
   try {
     const message = type.decode(new StrictBufferReader(buf));
-    return { ok: true, value: type.toObject(message, TO_OBJECT) as T };
+    return { ok: true, value: protomap(type, message, opts) as T };
   } catch (err) {
     return { ok: false, invalidUtf8: err instanceof InvalidUtf8, detail: (err as Error).message };
   }

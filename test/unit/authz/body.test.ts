@@ -1,8 +1,15 @@
 import t from 'tap';
-import { parseBody } from '../../../src/authz/body.js';
+import { parseBody as parseBodyRaw } from '../../../src/authz/body.js';
+import { stringifyWithRaw } from '../../../src/json/raw-json.js';
 import { jsonDepth } from '../../../src/authz/json-limit.js';
 
 const json = { 'content-type': 'application/json' };
+
+/** parseBody with JSON parts seen as plain values. */
+function parseBody(...args: Parameters<typeof parseBodyRaw>): { parsed: unknown; truncated: boolean } {
+  const r = parseBodyRaw(...args);
+  return { parsed: JSON.parse(stringifyWithRaw(r.parsed)), truncated: r.truncated };
+}
 
 t.test('JSON bodies', async (t) => {
   t.same(parseBody(json, '{"a":[1,2]}', undefined, 64), { parsed: { a: [1, 2] }, truncated: false });
@@ -40,6 +47,14 @@ t.test('form and multipart bodies', async (t) => {
 t.test('other content types and no content type are not parsed', async (t) => {
   t.same(parseBody({ 'content-type': 'text/plain' }, 'hello', undefined, 64), { parsed: null, truncated: false });
   t.same(parseBody({}, '{"a":1}', undefined, 64), { parsed: null, truncated: false });
+});
+
+t.test('JSON numbers and escapes reach the policy as sent (json.Number)', async (t) => {
+  const text = '{"big":12345678901234567890,"exp":1e2,"float":1.0,"negzero":-0,"huge":1E400}';
+  const r = parseBodyRaw(json, text, undefined, 64);
+  t.equal(stringifyWithRaw({ parsed_body: r.parsed }), `{"parsed_body":${text}}`);
+  const lone = parseBodyRaw(json, '{"a":"\\ud800x","b":"\\ud83d\\ude00","c":"\\\\ud800"}', undefined, 64);
+  t.equal(stringifyWithRaw(lone.parsed), '{"a":"\\ufffdx","b":"\\ud83d\\ude00","c":"\\\\ud800"}', 'lone surrogates become U+FFFD, pairs and escaped backslashes stay');
 });
 
 t.test('nesting limit', async (t) => {

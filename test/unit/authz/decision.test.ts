@@ -42,6 +42,7 @@ t.test('contract violations say expected X, got Y', async (t) => {
     [{ allowed: true, request_headers_to_remove: [1] }, /expected string items, got number/],
     [{ allowed: true, query_parameters_to_set: [] }, /query_parameters_to_set: expected object, got array/],
     [{ allowed: true, dynamic_metadata: [] }, /dynamic_metadata: expected object, got array/],
+    [{ allowed: true, dynamic_metadata: { n: [Infinity] } }, /dynamic_metadata: numbers must be finite/],
     [{ allowed: false, body: {} }, /body: expected string, got object/],
     [{ allowed: false, http_status: '403' }, /http_status: expected number, got string/],
     [{ allowed: false, http_status: 403.5 }, /expected an integer/],

@@ -26,6 +26,11 @@ t.test('errors match Go', async (t) => {
   t.throws(() => parsePathAndQuery('/bad%4'), { message: 'invalid URL escape "%4"' });
   t.throws(() => parsePathAndQuery('/p?a=1;b=2'), { message: 'invalid semicolon separator in query' });
   t.throws(() => parsePathAndQuery('/p?a=%g1'), { message: 'invalid URL escape "%g1"' });
+  t.throws(() => parsePathAndQuery('/p?a=%+1'), { message: 'invalid URL escape "%+1"' }, 'quoted from the text before + becomes a space');
+  t.throws(() => parsePathAndQuery('/p?a=%zz&b;c'), { message: 'invalid semicolon separator in query' }, 'a later semicolon error wins, as in Go');
+  t.throws(() => parsePathAndQuery(`/p?${'a=1&'.repeat(10_000)}`), { message: 'number of URL query parameters exceeded limit' });
+  t.doesNotThrow(() => parsePathAndQuery(`/p?${'a=1&'.repeat(9_999)}a=1`), '10,000 parameters are fine');
+  t.throws(() => parsePathAndQuery('/raw/%FF'), { message: /invalid UTF-8 after percent-decoding/ }, 'bytes that are not UTF-8 are refused');
   // Go keeps the good pairs but still reports the error.
   const r = parseQuery('a=1&b=%zz&c=3');
   t.same(r.values, { a: ['1'], c: ['3'] });

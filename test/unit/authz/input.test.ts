@@ -1,5 +1,7 @@
 import t from 'tap';
 import { checkRequestToInput, type InputOptions } from '../../../src/authz/input.js';
+import { AUTHZ_DECODE } from '../../../src/authz/service.js';
+import { stringifyWithRaw } from '../../../src/json/raw-json.js';
 import { envoyProtoRoot } from '../../../src/server/protos.js';
 import { decodeStrict } from '../../../src/server/strict-decode.js';
 
@@ -11,7 +13,7 @@ function wire(obj: Record<string, unknown>): Buffer {
   return Buffer.from(CheckRequest.encode(CheckRequest.fromObject(obj)).finish());
 }
 function decoded(obj: Record<string, unknown>): any {
-  const r = decodeStrict<any>(CheckRequest, wire(obj));
+  const r = decodeStrict<any>(CheckRequest, wire(obj), AUTHZ_DECODE);
   if (!r.ok) throw new Error(r.detail);
   return r.value;
 }
@@ -41,7 +43,7 @@ t.test('the OPA-Envoy v3 input document', async (t) => {
   t.same(input.version, { ext_authz: 'v3', encoding: 'protojson' });
   t.same(input.parsed_path, ['api', 'items']);
   t.same(input.parsed_query, { x: ['1', '2'] });
-  t.same(input.parsed_body, { n: 1.5 });
+  t.equal(stringifyWithRaw(input.parsed_body), '{"n":1.5}');
   t.equal(input.truncated_body, false);
   t.equal(input.source_principal, 'spiffe://cluster.local/ns/a/sa/b');
   const http = input.attributes.request.http;
@@ -50,8 +52,31 @@ t.test('the OPA-Envoy v3 input document', async (t) => {
   t.same(input.attributes.request.time, { seconds: 1700000000, nanos: 5 }, 'Timestamp as {seconds, nanos}');
   t.same(input.attributes.source.address.socketAddress, { address: '10.0.0.1', portValue: 5555 });
   t.same(input.attributes.contextExtensions, { team: 'payments' });
-  t.same(input.attributes.metadataContext.filterMetadata['envoy.filters.http.jwt_authn'], { sub: 'alice', n: 2 }, 'Struct as plain JSON');
+  t.equal(
+    stringifyWithRaw(input.attributes.metadataContext.filterMetadata['envoy.filters.http.jwt_authn']),
+    '{"sub":"alice","n":2}',
+    'Struct as plain JSON',
+  );
   t.notOk('destination' in input.attributes && 'principal' in input.attributes.destination, 'unset fields are absent');
+});
+
+t.test('protomap details: Go float text, exact int64, proto3 defaults absent', async (t) => {
+  const r = checkRequestToInput(
+    decoded({
+      attributes: {
+        request: { http: { path: '/', size: '9007199254740993', body: '', fragment: '' } },
+        metadataContext: { filterMetadata: { m: { fields: { big: { numberValue: 1e6 }, small: { numberValue: 1e-7 }, mid: { numberValue: 123456 } } } } },
+      },
+    }),
+    OPTS,
+  );
+  t.ok(r.ok);
+  if (!r.ok) return;
+  const json = stringifyWithRaw(r.input);
+  t.match(json, '"size":9007199254740993', 'int64 beyond 2^53 keeps its digits');
+  t.match(json, '{"big":1e+06,"small":1e-07,"mid":123456}', "Struct numbers as Go's FormatFloat 'g'");
+  t.notMatch(json, '"body"', 'explicit empty string is a proto3 default: absent');
+  t.notMatch(json, '"fragment"');
 });
 
 t.test('skip_request_body_parse leaves parsed_body and truncated_body out', async (t) => {
@@ -88,10 +113,10 @@ t.test('strict decoding', async (t) => {
   const at = good.indexOf('ZZZZ');
   const bad = Buffer.from(good);
   bad.fill(0xff, at, at + 4);
-  const r = decodeStrict(CheckRequest, bad);
+  const r = decodeStrict(CheckRequest, bad, AUTHZ_DECODE);
   t.equal(r.ok, false);
   if (!r.ok) t.equal(r.invalidUtf8, true, 'invalid UTF-8 is told apart');
-  const garbage = decodeStrict(CheckRequest, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]));
+  const garbage = decodeStrict(CheckRequest, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), AUTHZ_DECODE);
   t.equal(garbage.ok, false);
   if (!garbage.ok) t.equal(garbage.invalidUtf8, false, 'an undecodable message is malformed, not a UTF-8 problem');
 });
