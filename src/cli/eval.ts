@@ -1,7 +1,7 @@
 /** `iacdash eval`: one CheckRequest against a bundle, without Envoy. */
 import { readFileSync } from 'node:fs';
 import { AUTHZ_DECODE, Authorizer, type CheckRequestObject } from '../authz/index.js';
-import { structToJson } from '../authz/response.js';
+import { structToJson } from '../json/struct.js';
 import type { Config } from '../config/schema.js';
 import { IacdashError } from '../errors.js';
 import { envoyProtoRoot } from '../server/protos.js';
