@@ -27,6 +27,13 @@ export const ERRORS = {
   result_invalid: { message: 'the policy decision breaks the OPA-Envoy result contract', grpc: GrpcStatus.UNKNOWN, http: 500 },
   bundle_load_error: { message: 'the policy bundle could not be loaded', grpc: GrpcStatus.FAILED_PRECONDITION, http: 500 },
   config_invalid: { message: 'the configuration is invalid', grpc: GrpcStatus.FAILED_PRECONDITION, http: 500 },
+  script_load_error: { message: 'a Lua script could not be compiled', grpc: GrpcStatus.FAILED_PRECONDITION, http: 500 },
+  extproc_protocol_error: { message: 'an ext_proc message arrived that the protocol does not allow here', grpc: GrpcStatus.OK, http: 500 },
+  lua_error: { message: 'the Lua script raised an error', grpc: GrpcStatus.OK, http: 500 },
+  lua_budget_exceeded: { message: 'the Lua script ran past its instruction or time budget', grpc: GrpcStatus.OK, http: 500 },
+  lua_memory_exceeded: { message: 'the Lua script built a string or body over its size limit', grpc: GrpcStatus.OK, http: 500 },
+  lua_forbidden_call: { message: 'the Lua script called a function the sandbox removes', grpc: GrpcStatus.OK, http: 500 },
+  lua_unsupported_api: { message: 'the Lua script called an Envoy Lua API that has no out-of-process equivalent', grpc: GrpcStatus.OK, http: 500 },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every error code iacdash can report. */

@@ -52,6 +52,49 @@ export const configSchema = z
         policy_memory_bytes: z.number().int().min(1024 * 1024).default(256 * 1024 * 1024),
       })
       .prefault({}),
+    extproc: z
+      .strictObject({
+        /** Lua scripts and the requests each one transforms; the first matching rule wins. */
+        scripts: z
+          .array(
+            z.strictObject({
+              /** Names the script in logs, metrics and errors. */
+              name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+              /** A Lua file written for Envoy's envoy.filters.http.lua. */
+              file: z.string().min(1),
+              /** What handle:metadata() returns: the route metadata Envoy's Lua filter would see. */
+              metadata: z.record(z.string(), z.json()).default({}),
+              match: z
+                .strictObject({
+                  /** `:authority` without the port: exact, or `*.example.com`. */
+                  hosts: z.array(z.string().min(1)).optional(),
+                  path_prefix: z.string().startsWith('/').optional(),
+                  methods: z.array(z.string().regex(/^[A-Z]+$/, 'an upper-case HTTP method')).optional(),
+                  /** ext_proc request attributes Envoy sends (`request_attributes`), e.g. `xds.route_name: api`. */
+                  attributes: z.record(z.string(), z.string()).optional(),
+                  /** Forwarded dynamic metadata: `{namespace: {key: value}}`. */
+                  metadata: z.record(z.string(), z.record(z.string(), z.string())).optional(),
+                })
+                .default({}),
+            }),
+          )
+          .default([]),
+        /** What a script error, budget overrun or bad mutation answers: a local reply, or passing the message on unchanged. */
+        failure_mode: z.enum(['respond', 'continue']).default('respond'),
+        /** HTTP status of that local reply; its body is generic, details go to the log. */
+        failure_status: z.number().int().min(400).max(599).default(500),
+        /** How often to look for changed scripts; 0 turns hot reload off. */
+        poll_interval_ms: z.number().int().min(0).default(1000),
+        limits: z
+          .strictObject({
+            max_instructions: z.number().int().positive().default(5_000_000),
+            max_millis: z.number().int().positive().default(150),
+            max_string_bytes: z.number().int().positive().default(8 * 1024 * 1024),
+            max_body_bytes: z.number().int().positive().default(1024 * 1024),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     log: z
       .strictObject({
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

@@ -21,6 +21,8 @@ export const OVERWRITE_IF_EXISTS_OR_ADD = 2;
 export interface HeaderOption {
   header: { key: string; rawValue: Buffer };
   appendAction: number;
+  /** The deprecated BoolValue: Envoy reads it when append_action is 0 (its default), so appends need it. */
+  append?: { value: boolean };
 }
 
 /** ext_proc HeaderMutation in object form. */
@@ -53,7 +55,11 @@ export function toHeaderMutation(change: HeaderChange): HeaderMutationObject {
   const setHeaders: HeaderOption[] = [];
   for (const { name, values } of change.set) {
     values.forEach((rawValue, i) =>
-      setHeaders.push({ header: { key: name, rawValue }, appendAction: i === 0 ? OVERWRITE_IF_EXISTS_OR_ADD : APPEND_IF_EXISTS_OR_ADD }),
+      setHeaders.push(
+        i === 0
+          ? { header: { key: name, rawValue }, appendAction: OVERWRITE_IF_EXISTS_OR_ADD }
+          : { header: { key: name, rawValue }, appendAction: APPEND_IF_EXISTS_OR_ADD, append: { value: true } },
+      ),
     );
   }
   const mutation: HeaderMutationObject = {};

@@ -21,11 +21,30 @@ export interface ProcessingRequestObject {
   observabilityMode?: boolean;
 }
 
+/** A headers message. */
+export interface HeadersMessage {
+  kind: 'request_headers' | 'response_headers';
+  headers: RawHeaderList;
+  endOfStream: boolean;
+}
+/** A body message (a whole buffered body, or one chunk). */
+export interface BodyMessage {
+  kind: 'request_body' | 'response_body';
+  body: Buffer;
+  endOfStream: boolean;
+}
+/** A trailers message. */
+export interface TrailersMessage {
+  kind: 'request_trailers' | 'response_trailers';
+  trailers: RawHeaderList;
+}
+
 /** One message, as the stream state machine consumes it. */
-export type PhaseMessage =
-  | { kind: 'request_headers' | 'response_headers'; headers: RawHeaderList; endOfStream: boolean }
-  | { kind: 'request_body' | 'response_body'; body: Buffer; endOfStream: boolean }
-  | { kind: 'request_trailers' | 'response_trailers'; trailers: RawHeaderList };
+export type PhaseMessage = HeadersMessage | BodyMessage | TrailersMessage;
+
+/** Narrowing helpers: the kinds are unions, so `kind ===` alone does not narrow. */
+export const isHeaders = (m: PhaseMessage): m is HeadersMessage => m.kind.endsWith('headers');
+export const isBody = (m: PhaseMessage): m is BodyMessage => m.kind.endsWith('body');
 
 const EMPTY = Buffer.alloc(0);
 

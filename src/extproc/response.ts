@@ -15,25 +15,28 @@ export type ProcessingResponseObject = Record<string, unknown>;
 const CONTINUE = 0;
 
 /** Answer to a headers message. */
-export function headersResponse(direction: Direction, mutation: HeaderMutationObject, extra: ProcessingResponseObject = {}): ProcessingResponseObject {
+export function headersResponse(direction: Direction, mutation: HeaderMutationObject = {}, extra: ProcessingResponseObject = {}): ProcessingResponseObject {
   const common: Record<string, unknown> = { status: CONTINUE };
   if (mutation.setHeaders || mutation.removeHeaders) common['headerMutation'] = mutation;
   return { [`${direction}Headers`]: { response: common }, ...extra };
 }
 
 /**
- * Answer to a body message. With a replaced body, `content-length` is set to
- * its length (Envoy rejects a BUFFERED replacement that leaves it wrong);
- * `clear` drops a streamed chunk we are holding back.
+ * Answer to a body message. A whole replaced body gets a `content-length`
+ * of its length (Envoy rejects a BUFFERED replacement that leaves it
+ * wrong); a streamed chunk is replaced as is; `clear` drops a chunk we hold
+ * back until the body is complete.
  */
 export function bodyResponse(
   direction: Direction,
-  opts: { mutation?: HeaderMutationObject; body?: Buffer; clear?: boolean },
+  opts: { mutation?: HeaderMutationObject | undefined; body?: Buffer | undefined; wholeBody?: boolean; clear?: boolean },
   extra: ProcessingResponseObject = {},
 ): ProcessingResponseObject {
   const common: Record<string, unknown> = { status: CONTINUE };
   const mutation: HeaderMutationObject = { ...(opts.mutation ?? {}) };
-  if (opts.body) {
+  if (opts.body && !opts.wholeBody) {
+    common['bodyMutation'] = { body: opts.body };
+  } else if (opts.body) {
     common['bodyMutation'] = { body: opts.body };
     const others = (mutation.setHeaders ?? []).filter((h) => h.header.key !== 'content-length');
     mutation.setHeaders = [

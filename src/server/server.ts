@@ -1,6 +1,7 @@
 /**
- * One process: the gRPC server (ext_authz, grpc.health.v1) and an HTTP port
- * with /health (the process is up) and /ready (a bundle is loaded).
+ * One process: the gRPC server (ext_authz, ext_proc, grpc.health.v1) and an
+ * HTTP port with /health (the process is up) and /ready (a bundle is loaded
+ * and every configured script has compiled).
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,8 @@ import { Authorizer, AUTHZ_SERVICE, authzHandlers, authzServiceDefinition, entry
 import { splitHostPort } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { IacdashError } from '../errors.js';
+import { EXT_PROC_SERVICE, extProcHandlers, extProcServiceDefinition } from '../extproc/service.js';
+import { ScriptStore } from '../extproc/scripts.js';
 import { FileBundleSource, PolicyStore } from '../policy/store.js';
 import type { Logger } from '../telemetry/log.js';
 
@@ -18,15 +21,17 @@ export interface RunningServer {
   readonly grpcPort: number;
   readonly httpPort: number;
   readonly store: PolicyStore;
+  readonly scripts: ScriptStore;
   close(): Promise<void>;
 }
 
 /** Creates the policy store the config describes. */
 export function createPolicyStore(config: Config, logger?: Logger): PolicyStore {
-  if (!config.bundle.path) {
+  // A transform-only sidecar (ext_proc scripts, no policy) may leave the bundle out.
+  if (!config.bundle.path && config.extproc.scripts.length === 0) {
     throw new IacdashError('config_invalid', 'bundle.path: required (set it in the config file or pass --bundle)');
   }
-  return new PolicyStore(new FileBundleSource(config.bundle.path), {
+  return new PolicyStore(new FileBundleSource(config.bundle.path ?? ''), {
     entrypoint: entrypointOf(config.authz.path),
     maxMemoryBytes: config.limits.policy_memory_bytes,
     strictBuiltinErrors: config.authz.strict_builtin_errors,
@@ -35,17 +40,18 @@ export function createPolicyStore(config: Config, logger?: Logger): PolicyStore 
   });
 }
 
-function startHttp(config: Config, store: PolicyStore): Promise<HttpServer> {
+function startHttp(config: Config, store: PolicyStore, scripts: ScriptStore): Promise<HttpServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}\n');
     } else if (path === '/ready') {
       const engine = store.engine;
-      const body = engine
-        ? { status: 'ready', revision: engine.revision }
-        : { status: 'not ready', reason: 'no policy bundle loaded', load_errors: store.counts.loadErrors };
-      res.writeHead(engine ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+      const reason = !engine && config.bundle.path ? 'no policy bundle loaded' : !scripts.ready ? 'a configured Lua script has not compiled' : undefined;
+      const body = reason
+        ? { status: 'not ready', reason, load_errors: store.counts.loadErrors + scripts.counts.loadErrors }
+        : { status: 'ready', revision: engine?.revision ?? null };
+      res.writeHead(reason ? 503 : 200, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }
@@ -68,7 +74,7 @@ function bindGrpc(server: grpc.Server, addr: string): Promise<number> {
 /** Starts everything; the bundle loads in the background and readiness follows it. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const store = createPolicyStore(config, logger);
-  const health = new HealthImplementation({ '': 'NOT_SERVING', [AUTHZ_SERVICE]: 'NOT_SERVING' });
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [AUTHZ_SERVICE]: 'NOT_SERVING', [EXT_PROC_SERVICE]: 'SERVING' });
   store.on('loaded', ({ revision, source }) => {
     logger.info('bundle loaded', { source, revision });
     health.setStatus('', 'SERVING');
@@ -83,17 +89,24 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     });
   });
 
+  const scripts = new ScriptStore(config.extproc);
+  scripts.on('loaded', ({ name, file }) => logger.info('script loaded', { script: name, file }));
+  scripts.on('load_error', ({ name, file, error }) =>
+    logger.error('script refused; the previous version keeps serving', { code: 'script_load_error', script: name, file, reason: (error as Error).message }),
+  );
+
   const authorizer = new Authorizer(store, config, logger);
   const grpcServer = new grpc.Server({
     'grpc.max_receive_message_length': config.server.max_receive_message_bytes,
   });
   grpcServer.addService(authzServiceDefinition(), authzHandlers(authorizer));
+  grpcServer.addService(extProcServiceDefinition(), extProcHandlers({ scripts, config: config.extproc, logger }));
   health.addToServer(grpcServer);
 
   const grpcPort = await bindGrpc(grpcServer, config.server.addr);
   let http: HttpServer;
   try {
-    http = await startHttp(config, store);
+    http = await startHttp(config, store, scripts);
   } catch (err) {
     grpcServer.forceShutdown();
     throw err;
@@ -101,15 +114,18 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const httpPort = (http.address() as AddressInfo).port;
   logger.info('listening', { grpc: grpcPort, http: httpPort, bundle: config.bundle.path });
 
-  await store.reload();
-  if (config.bundle.poll_interval_ms > 0) store.watch(config.bundle.poll_interval_ms);
+  await Promise.all([config.bundle.path ? store.reload() : undefined, scripts.reload()]);
+  if (config.bundle.path && config.bundle.poll_interval_ms > 0) store.watch(config.bundle.poll_interval_ms);
+  if (config.extproc.poll_interval_ms > 0) scripts.watch(config.extproc.poll_interval_ms);
 
   return {
     grpcPort,
     httpPort,
     store,
+    scripts,
     close: async () => {
       store.unwatch();
+      scripts.unwatch();
       await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },

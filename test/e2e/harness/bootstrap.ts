@@ -15,6 +15,8 @@ export const TYPE_URL = {
   wasm: 'type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm',
   httpProtocolOptions: 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
   stringValue: 'type.googleapis.com/google.protobuf.StringValue',
+  lua: 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua',
+  luaPerRoute: 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute',
   downstreamConnections:
     'type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig',
 } as const;
@@ -76,6 +78,8 @@ export interface ListenerOptions {
   routeTimeoutMs?: number;
   /** Extra HttpConnectionManager fields, merged over the defaults. */
   hcm?: Record<string, unknown>;
+  /** Routes in front of the catch-all one (same cluster), e.g. with per-route filter config or metadata. */
+  routes?: { prefix: string; metadata?: Record<string, unknown>; perFilterConfig?: Record<string, unknown> }[];
 }
 
 /**
@@ -105,7 +109,19 @@ export function listener(
               route_config: {
                 name: 'local_route',
                 virtual_hosts: [
-                  { name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route }] },
+                  {
+                    name: 'all',
+                    domains: ['*'],
+                    routes: [
+                      ...(options.routes ?? []).map((r) => ({
+                        match: { prefix: r.prefix },
+                        route,
+                        ...(r.metadata ? { metadata: { filter_metadata: r.metadata } } : {}),
+                        ...(r.perFilterConfig ? { typed_per_filter_config: r.perFilterConfig } : {}),
+                      })),
+                      { match: { prefix: '/' }, route },
+                    ],
+                  },
                 ],
               },
               http_filters: httpFilters,
@@ -248,6 +264,25 @@ export function extProcFilter(options: ExtProcOptions): HttpFilter {
     );
   }
   return { name: 'envoy.filters.http.ext_proc', typed_config: config };
+}
+
+/**
+ * `envoy.filters.http.lua` with named scripts; a route picks one with
+ * {@link luaPerRoute}. The first script is the default for other routes.
+ * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/lua_filter
+ */
+export function luaFilter(scripts: Record<string, string>): HttpFilter {
+  const entries = Object.entries(scripts);
+  const sourceCodes = Object.fromEntries(entries.map(([name, code]) => [name, { inline_string: code }]));
+  return {
+    name: 'envoy.filters.http.lua',
+    typed_config: { '@type': TYPE_URL.lua, default_source_code: { inline_string: entries[0]?.[1] ?? '' }, source_codes: sourceCodes },
+  };
+}
+
+/** Per-route config choosing one of {@link luaFilter}'s named scripts. */
+export function luaPerRoute(name: string): Record<string, unknown> {
+  return { 'envoy.filters.http.lua': { '@type': TYPE_URL.luaPerRoute, name } };
 }
 
 /** Options for {@link wasmFilter}. */

@@ -34,6 +34,9 @@ export interface EchoUpstream {
   close(): Promise<void>;
 }
 
+/** Request header whose JSON object value the upstream adds to its response headers (arrays become repeated headers). */
+export const RESPONSE_HEADERS_HEADER = 'x-echo-response-headers';
+
 /** Path prefix that selects the response status: `/__status/418[/...][?...]` answers 418. */
 export const STATUS_PATH_PREFIX = '/__status/';
 
@@ -62,7 +65,8 @@ function statusFor(path: string): number {
  * Starts an HTTP/1.1 server on 127.0.0.1 (ephemeral port) that answers every
  * request with a JSON {@link EchoedRequest} of what it received, and records
  * it in `requests`. The status is 200, or N for paths under `/__status/N`
- * (200-599; 204 and 304 carry no body, as HTTP requires).
+ * (200-599; 204 and 304 carry no body, as HTTP requires). A request header
+ * `x-echo-response-headers: {"name": "value"}` adds response headers.
  */
 export async function startEchoUpstream(): Promise<EchoUpstream> {
   const requests: EchoedRequest[] = [];
@@ -87,8 +91,11 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
         return;
       }
       const payload = Buffer.from(JSON.stringify(echoed));
+      const extra = req.headers[RESPONSE_HEADERS_HEADER];
+      const asked = typeof extra === 'string' ? (JSON.parse(extra) as Record<string, string | string[]>) : {};
       res
         .writeHead(status, {
+          ...asked,
           'content-type': 'application/json',
           'content-length': String(payload.length),
         })

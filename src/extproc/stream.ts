@@ -1,0 +1,186 @@
+/**
+ * One ext_proc stream (one HTTP request), transport-neutral: each
+ * ProcessingRequest in, exactly one ProcessingResponse out. Runs the
+ * selected Lua script's envoy_on_request / envoy_on_response as Envoy's Lua
+ * filter would, across the stream's messages:
+ * - handle:body() needs the whole body: the headers are answered at once
+ *   (asking Envoy, through mode_override, to BUFFER the body) and the body
+ *   response carries the rest of the script's changes. A body that arrives
+ *   in chunks is held back chunk by chunk and sent whole at the end.
+ * - handle:bodyChunks() gets each chunk as it comes.
+ * - handle:respond() ends the stream with an ImmediateResponse.
+ * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/ext_proc_filter
+ */
+import type { Config } from '../config/schema.js';
+import { jsonToStruct } from '../json/struct.js';
+import type { LuaStream, PartialResult, PhaseStep, StreamContext } from '../lua/index.js';
+import type { Logger } from '../telemetry/log.js';
+import { headerText, toHeaderMutation, type HeaderChange } from './headers.js';
+import { isBody, isHeaders, phaseMessageOf, type HeadersMessage, type PhaseMessage, type ProcessingRequestObject } from './input.js';
+import { bodyResponse, headersResponse, immediateResponse, trailersResponse, type Direction, type ProcessingResponseObject } from './response.js';
+import type { ScriptStore } from './scripts.js';
+import { selectScript } from './select.js';
+
+/** ProcessingMode.BodySendMode.BUFFERED */
+const BUFFERED = 2;
+
+type Pending = { kind: 'none' } | { kind: 'body'; chunks: Buffer[] } | { kind: 'chunks' } | { kind: 'trailers' };
+
+const NONE: Pending = { kind: 'none' };
+const EMPTY = Buffer.alloc(0);
+const GENERIC_FAILURE = Buffer.from('iacdash: the request transform failed\n');
+
+function directionOf(kind: PhaseMessage['kind']): Direction {
+  return kind.startsWith('request') ? 'request' : 'response';
+}
+
+function mutationOf(change: HeaderChange & { changed?: boolean } | undefined) {
+  return change && change.changed !== false ? toHeaderMutation(change) : {};
+}
+
+/** What the stream needs from the server around it. */
+export interface StreamDeps {
+  readonly scripts: ScriptStore;
+  readonly config: Config['extproc'];
+  readonly logger: Logger;
+}
+
+/** State of one ext_proc stream. */
+export class ExtProcStream {
+  private lua: LuaStream | undefined;
+  private scriptName = '';
+  /** No script, or a failure under `failure_mode: continue`: every message passes. */
+  private passthrough = false;
+  /** An immediate response was sent: Envoy ends the stream. */
+  private finished = false;
+  private readonly pending: Record<Direction, Pending> = { request: NONE, response: NONE };
+  /** Dynamic metadata set since the last response, sent with the next one. */
+  private metadata: Record<string, Record<string, unknown>> = {};
+
+  constructor(private readonly deps: StreamDeps) {}
+
+  /** The answer to one message. */
+  onMessage(req: ProcessingRequestObject): ProcessingResponseObject {
+    const msg = phaseMessageOf(req);
+    if (!msg) return this.fail('request', 'extproc_protocol_error', 'a ProcessingRequest with no request, headers, body or trailers');
+    if (this.finished) return this.fail(directionOf(msg.kind), 'extproc_protocol_error', `${msg.kind} after an immediate response`);
+    if (this.passthrough) return this.pass(msg);
+    if (isHeaders(msg) && msg.kind === 'request_headers') return this.start(req, msg);
+    if (!this.lua) return this.pass(msg);
+
+    const dir = directionOf(msg.kind);
+    if (isHeaders(msg)) {
+      if (this.pending.request.kind !== 'none') {
+        return this.fail(dir, 'lua_error', `${this.scriptName}: envoy_on_request waits for the request ${this.pending.request.kind}, which Envoy did not send: set processing_mode.request_body_mode to BUFFERED, or allow_mode_override`);
+      }
+      return this.answer(dir, msg, this.lua.begin('response', msg.headers, { endOfStream: msg.endOfStream }));
+    }
+    const pending = this.pending[dir];
+    if (isBody(msg)) {
+      if (pending.kind === 'body') {
+        pending.chunks.push(msg.body);
+        if (!msg.endOfStream) return bodyResponse(dir, { clear: true });
+        return this.answer(dir, msg, this.lua.provideBody(Buffer.concat(pending.chunks)));
+      }
+      if (pending.kind === 'chunks') return this.answer(dir, msg, this.lua.provideBodyChunk(msg.body, { endOfStream: msg.endOfStream }));
+      return this.pass(msg);
+    }
+    if (pending.kind === 'trailers' || pending.kind === 'chunks') return this.answer(dir, msg, this.lua.provideTrailers(msg.trailers));
+    return this.pass(msg);
+  }
+
+  private start(req: ProcessingRequestObject, msg: HeadersMessage): ProcessingResponseObject {
+    const metadata = req.metadataContext?.filterMetadata ?? {};
+    const name = selectScript(this.deps.scripts.rules, {
+      host: headerText(msg.headers, ':authority') ?? headerText(msg.headers, 'host') ?? '',
+      path: headerText(msg.headers, ':path') ?? '',
+      method: headerText(msg.headers, ':method') ?? '',
+      attributes: req.attributes ?? {},
+      metadata,
+    });
+    const found = name === undefined ? undefined : this.deps.scripts.get(name);
+    if (!found) {
+      if (name !== undefined) return this.fail('request', 'lua_error', `${name}: the script has not compiled`);
+      this.passthrough = true;
+      return this.pass(msg);
+    }
+    this.scriptName = name!;
+    const logger = this.deps.logger;
+    const ctx: StreamContext = {
+      routeMetadata: found.metadata as StreamContext['routeMetadata'],
+      dynamicMetadata: metadata as StreamContext['dynamicMetadata'],
+      onLog: (entry: { level: string; phase: string; message: string }) => logger.log((entry.level === 'trace' ? 'debug' : entry.level === 'critical' ? 'error' : entry.level) as 'debug' | 'info' | 'warn' | 'error', 'lua', { script: name, phase: entry.phase, message: entry.message }),
+    };
+    this.lua = found.script.newStream(ctx);
+    return this.answer('request', msg, this.lua.begin('request', msg.headers, { endOfStream: msg.endOfStream }));
+  }
+
+  /** Turns a runtime step into the answer to `msg`, driving the script on while nothing more is needed. */
+  private answer(dir: Direction, msg: PhaseMessage, step: PhaseStep): ProcessingResponseObject {
+    Object.assign(this.metadata, step.dynamicMetadata);
+    const extra = (): ProcessingResponseObject => {
+      if (Object.keys(this.metadata).length === 0) return {};
+      const out = { dynamicMetadata: jsonToStruct(this.metadata) };
+      this.metadata = {};
+      return out;
+    };
+    const headersMsg = isHeaders(msg);
+    const bodyMsg = isBody(msg);
+    const eos = 'endOfStream' in msg && msg.endOfStream;
+    switch (step.kind) {
+      case 'error':
+        return this.fail(dir, step.code, step.message, msg, step.partial);
+      case 'respond':
+        this.finished = true;
+        return immediateResponse(step.status, step.headers, step.body ?? EMPTY, `${this.scriptName}: handle:respond()`, extra());
+      case 'needs_body':
+        this.pending[dir] = { kind: 'body', chunks: [] };
+        if (headersMsg && eos) return this.answer(dir, msg, this.lua!.provideBody(EMPTY));
+        return headersResponse(dir, {}, { modeOverride: { [`${dir}BodyMode`]: BUFFERED }, ...extra() });
+      case 'needs_body_chunk':
+      case 'needs_trailers':
+        this.pending[dir] = step.kind === 'needs_trailers' ? { kind: 'trailers' } : { kind: 'chunks' };
+        if (headersMsg && eos && step.kind === 'needs_body_chunk') return this.answer(dir, msg, this.lua!.provideBodyChunk(EMPTY, { endOfStream: true }));
+        if (headersMsg) return headersResponse(dir, mutationOf(step.headers), extra());
+        return bodyResponse(dir, { body: step.chunk }, extra());
+      case 'done': {
+        const held = this.pending[dir];
+        this.pending[dir] = NONE;
+        if (headersMsg) return headersResponse(dir, mutationOf(step.headers), extra());
+        if (bodyMsg) {
+          // Chunks we cleared must come back even when the script left the body as it was.
+          const whole = held.kind === 'body' ? (step.body ?? (held.chunks.length > 1 ? Buffer.concat(held.chunks) : undefined)) : undefined;
+          return bodyResponse(dir, { mutation: mutationOf(step.headers), body: whole ?? step.chunk, wholeBody: whole !== undefined }, extra());
+        }
+        return trailersResponse(dir, mutationOf(step.trailers), extra());
+      }
+    }
+  }
+
+  /** CONTINUE with no change, for the message's kind. */
+  private pass(msg: PhaseMessage): ProcessingResponseObject {
+    const dir = directionOf(msg.kind);
+    if (msg.kind.endsWith('headers')) return headersResponse(dir);
+    if (msg.kind.endsWith('body')) return bodyResponse(dir, {});
+    return trailersResponse(dir);
+  }
+
+  /**
+   * A script or protocol failure: a generic local reply, or, under
+   * `failure_mode: continue`, what Envoy's own Lua filter does: keep the
+   * changes made before the error and let the stream go on.
+   */
+  private fail(dir: Direction, code: string, detail: string, msg?: PhaseMessage, partial?: PartialResult): ProcessingResponseObject {
+    const mode = this.deps.config.failure_mode;
+    this.deps.logger.error('transform failed', { code, script: this.scriptName || undefined, direction: dir, detail, failure_mode: mode });
+    if (mode === 'continue') {
+      this.passthrough = true;
+      if (!msg) return headersResponse(dir);
+      if (isHeaders(msg)) return headersResponse(dir, mutationOf(partial?.headers));
+      if (isBody(msg)) return bodyResponse(dir, { mutation: mutationOf(partial?.headers), body: partial?.body, wholeBody: partial?.body !== undefined });
+      return trailersResponse(dir, mutationOf(partial?.trailers));
+    }
+    this.finished = true;
+    return immediateResponse(this.deps.config.failure_status, [['content-type', Buffer.from('text/plain')]], GENERIC_FAILURE, code);
+  }
+}
