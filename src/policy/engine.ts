@@ -73,7 +73,22 @@ export class PolicyEngine {
     }
   }
 
-  /** Compiles and checks a bundle's policy; throws BundleError when it cannot serve. */
+  /**
+   * Compiles and checks a bundle's policy; throws BundleError when it cannot
+   * serve. The compile runs off the event loop, so a hot swap under load does
+   * not stall the requests in flight.
+   */
+  static async load(bundle: Bundle, opts: EngineOptions): Promise<PolicyEngine> {
+    let module: WebAssembly.Module;
+    try {
+      module = await WebAssembly.compile(bundle.wasm as Uint8Array<ArrayBuffer>);
+    } catch (err) {
+      throw new BundleError(`policy.wasm does not compile: ${(err as Error).message}`);
+    }
+    return PolicyEngine.fromModule(module, bundle, opts);
+  }
+
+  /** As {@link load}, synchronously (for one-shot commands). */
   static create(bundle: Bundle, opts: EngineOptions): PolicyEngine {
     let module: WebAssembly.Module;
     try {
@@ -81,6 +96,10 @@ export class PolicyEngine {
     } catch (err) {
       throw new BundleError(`policy.wasm does not compile: ${(err as Error).message}`);
     }
+    return PolicyEngine.fromModule(module, bundle, opts);
+  }
+
+  private static fromModule(module: WebAssembly.Module, bundle: Bundle, opts: EngineOptions): PolicyEngine {
     const maximum = Math.max(Math.ceil(opts.maxMemoryBytes / PAGE), 5);
     try {
       return new PolicyEngine(module, toArrayBuffer(bundle.dataJson), createHostBuiltins({ strictBuiltinErrors: opts.strictBuiltinErrors, ...(opts.onBuiltinError ? { onError: opts.onBuiltinError } : {}) }), { initial: 5, maximum }, bundle.revision, opts.entrypoint);

@@ -69,7 +69,7 @@ export class PolicyStore extends EventEmitter {
       version = await this.source.version();
       if (version === this.lastVersion) return false;
       const bytes = await this.source.read();
-      const engine = PolicyEngine.create(readBundle(bytes, this.engineOptions.entrypoint), this.engineOptions);
+      const engine = await PolicyEngine.load(readBundle(bytes, this.engineOptions.entrypoint), this.engineOptions);
       this.current = engine;
       this.lastVersion = version;
       this.counts.loads++;
