@@ -1,6 +1,6 @@
 /**
  * Installs the pinned real tools into the git-ignored tools folder, reusing
- * what is already there. Usage: `node dist/tools/install.js [opa|envoy|opa-envoy-plugin]...`
+ * what is already there. Usage: `node dist/tools/install.js [opa|envoy|opa-envoy-plugin|helm|kustomize]...`
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { TOOLS_DIR, installedPath, type ToolName } from './locate.js';
 import { TOOL_VERSIONS } from './versions.js';
 
-const ALL: ToolName[] = ['opa', 'envoy', 'opa-envoy-plugin'];
+const ALL: ToolName[] = ['opa', 'envoy', 'opa-envoy-plugin', 'helm', 'kustomize'];
 
 function need(cmd: string, versionArgs: string[], hint: string): void {
   const r = spawnSync(cmd, versionArgs, { stdio: 'ignore' });
@@ -24,6 +24,8 @@ function stampPath(tool: ToolName): string {
 function wanted(tool: ToolName): string {
   if (tool === 'opa') return TOOL_VERSIONS.opa;
   if (tool === 'envoy') return TOOL_VERSIONS.envoy;
+  if (tool === 'helm') return TOOL_VERSIONS.helm;
+  if (tool === 'kustomize') return TOOL_VERSIONS.kustomize;
   return TOOL_VERSIONS.opaEnvoyPlugin;
 }
 
@@ -38,11 +40,14 @@ function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.Pro
 
 const GO_HINT = 'Install Go 1.25 or newer (https://go.dev/doc/install, or `apt-get install golang`).';
 
-function installOpa(): void {
+/** `go install PKG@VERSION` into the tools folder's bin/. */
+function goInstall(pkg: string, version: string): void {
   need('go', ['version'], GO_HINT);
-  run('go', ['install', `github.com/open-policy-agent/opa@${TOOL_VERSIONS.opa}`], {
-    env: { ...process.env, GOBIN: join(TOOLS_DIR, 'bin') },
-  });
+  run('go', ['install', `${pkg}@${version}`], { env: { ...process.env, GOBIN: join(TOOLS_DIR, 'bin') } });
+}
+
+function installOpa(): void {
+  goInstall('github.com/open-policy-agent/opa', TOOL_VERSIONS.opa);
 }
 
 /**
@@ -75,9 +80,17 @@ const INSTALLERS: Record<ToolName, () => void> = {
   opa: installOpa,
   envoy: installEnvoy,
   'opa-envoy-plugin': installOpaEnvoyPlugin,
+  helm: () => goInstall('helm.sh/helm/v3/cmd/helm', TOOL_VERSIONS.helm),
+  kustomize: () => goInstall('sigs.k8s.io/kustomize/kustomize/v5', TOOL_VERSIONS.kustomize),
 };
 
-const OVERRIDES: Record<ToolName, string> = { opa: 'OPA_BIN', envoy: 'ENVOY_BIN', 'opa-envoy-plugin': 'OPA_ENVOY_PLUGIN_BIN' };
+const OVERRIDES: Record<ToolName, string> = {
+  opa: 'OPA_BIN',
+  envoy: 'ENVOY_BIN',
+  'opa-envoy-plugin': 'OPA_ENVOY_PLUGIN_BIN',
+  helm: 'HELM_BIN',
+  kustomize: 'KUSTOMIZE_BIN',
+};
 
 /** Installs each named tool unless an override is set or the pinned version is present. */
 export function installTools(tools: ToolName[]): void {

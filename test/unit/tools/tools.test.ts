@@ -72,3 +72,24 @@ t.test('toolPath: overrides win, missing tools explain themselves', async (t) =>
   process.env['OPA_BIN'] = '/nonexistent/opa';
   t.throws(() => toolPath('opa'), { message: 'OPA_BIN=/nonexistent/opa: no such file' });
 });
+
+t.test('helm and kustomize: go install of the pinned module, overrides honoured', async (t) => {
+  const bin = tempDir();
+  const log = join(bin, 'calls.log');
+  writeFileSync(join(bin, 'go'), `#!/bin/sh\necho "$@ GOBIN=$GOBIN" >> ${log}\n[ "$1" = version ] && exit 0\nexit 3\n`, { mode: 0o755 });
+  const dir = tempDir();
+  const { TOOL_VERSIONS } = await import('../../../src/tools/versions.js');
+  const { readFileSync } = await import('node:fs');
+  for (const [tool, pkg, version] of [
+    ['helm', 'helm.sh/helm/v3/cmd/helm', TOOL_VERSIONS.helm],
+    ['kustomize', 'sigs.k8s.io/kustomize/kustomize/v5', TOOL_VERSIONS.kustomize],
+  ] as const) {
+    writeFileSync(log, '');
+    const r = install({ PATH: `${bin}:/bin:/usr/bin`, IACDASH_TOOLS_DIR: dir, HOME: bin }, tool);
+    t.equal(r.code, 1, `${tool}: the (fake) go install failed and says so`);
+    t.same(readFileSync(log, 'utf8').trim().split('\n'), [`version GOBIN=`, `install ${pkg}@${version} GOBIN=${join(dir, 'bin')}`]);
+  }
+  const env = { PATH: join(process.execPath, '..'), IACDASH_TOOLS_DIR: tempDir(), HOME: dir };
+  t.match(install(env, 'helm').stderr, /`go` was not found.*Install Go/);
+  t.equal(install({ ...env, HELM_BIN: process.execPath, KUSTOMIZE_BIN: process.execPath }, 'helm', 'kustomize').code, 0, 'overrides: nothing to install');
+});
