@@ -29,6 +29,7 @@ export const ERRORS = {
   config_invalid: { message: 'the configuration is invalid', grpc: GrpcStatus.FAILED_PRECONDITION, http: 500 },
   script_load_error: { message: 'a Lua script could not be compiled', grpc: GrpcStatus.FAILED_PRECONDITION, http: 500 },
   extproc_protocol_error: { message: 'an ext_proc message arrived that the protocol does not allow here', grpc: GrpcStatus.OK, http: 500 },
+  lua_syntax_error: { message: 'the Lua script does not compile', grpc: GrpcStatus.FAILED_PRECONDITION, http: 500 },
   lua_error: { message: 'the Lua script raised an error', grpc: GrpcStatus.OK, http: 500 },
   lua_budget_exceeded: { message: 'the Lua script ran past its instruction or time budget', grpc: GrpcStatus.OK, http: 500 },
   lua_memory_exceeded: { message: 'the Lua script built a string or body over its size limit', grpc: GrpcStatus.OK, http: 500 },

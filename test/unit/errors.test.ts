@@ -13,6 +13,11 @@ t.test('every code is documented once, and nothing else is', async (t) => {
   t.same(rows.map(([c]) => c).sort(), [...ERROR_CODES].sort());
 });
 
+t.test('the Lua runtime reports only registry codes', async (t) => {
+  const { LUA_ERROR_CODES } = await import('../../src/lua/index.js');
+  for (const code of [...LUA_ERROR_CODES, 'lua_syntax_error']) t.ok(ERROR_CODES.includes(code as never), code);
+});
+
 t.test('documented HTTP statuses match the registry', async (t) => {
   for (const [code, answer] of rows) {
     const denied = /^denied, (\d{3})$/.exec(answer);
