@@ -12,8 +12,21 @@ import {
 } from './harness/index.js';
 
 const LUA = join(FIXTURES, 'lua-e2e');
-const SCRIPTS = ['headers', 'body', 'respond', 'fails'] as const;
-const source = (name: string): string => readFileSync(join(LUA, `${name}.lua`), 'utf8');
+const EXAMPLES = join(FIXTURES, '..', '..', 'lua');
+/** Test scripts, then the shipped examples in lua/. */
+const SCRIPT_FILES: Record<string, string> = {
+  headers: join(LUA, 'headers.lua'),
+  body: join(LUA, 'body.lua'),
+  respond: join(LUA, 'respond.lua'),
+  fails: join(LUA, 'fails.lua'),
+  'request-transformation': join(EXAMPLES, 'request-transformation.lua'),
+  'response-transformation': join(EXAMPLES, 'response-transformation.lua'),
+  authentication: join(EXAMPLES, 'authentication.lua'),
+};
+const SCRIPTS = Object.keys(SCRIPT_FILES);
+const source = (name: string): string => readFileSync(SCRIPT_FILES[name]!, 'utf8');
+/** authentication.lua reads its keys from the route metadata, in both places. */
+const AUTH_METADATA = { api_keys: { 'k-test-1': 'team-test' } };
 
 /** Headers that differ per Envoy (its listener port is in `host`) or per request by design, on both sides. */
 const VOLATILE = new Set(['date', 'host', 'x-request-id', 'x-envoy-upstream-service-time', 'x-envoy-expected-rq-timeout-ms', 'x-case']);
@@ -58,6 +71,15 @@ const CASES: Case[] = [
   { name: 'respond-deny-with-body', method: 'POST', path: '/respond/deny', headers: { 'content-type': 'text/plain' }, body: 'ignored' },
   { name: 'fail-error-keeps-earlier-change', path: '/fail/error' },
   { name: 'fail-no-error', path: '/fail/fine' },
+  { name: 'example-request-rewrite', path: '/api/v1/orders?limit=5', headers: { 'X-Mixed-Case': 'v' } },
+  { name: 'example-request-json-body', method: 'POST', path: '/api/v1/orders', headers: { 'content-type': 'application/json' }, body: json({ item: 'widget', qty: 2 }) },
+  { name: 'example-request-no-rewrite', path: '/api/v2/orders' },
+  { name: 'example-response-headers', path: '/resp/x', headers: { 'x-echo-response-headers': json({ 'x-powered-by': 'php', 'x-internal-trace': 't', 'x-keep': 'k' }) } },
+  { name: 'example-response-status', path: '/resp/y' },
+  { name: 'example-auth-ok', path: '/auth/data', headers: { 'x-api-key': 'k-test-1' } },
+  { name: 'example-auth-unknown-key', path: '/auth/data', headers: { 'x-api-key': 'nope' } },
+  { name: 'example-auth-no-key', path: '/auth/data' },
+  { name: 'example-auth-two-keys', path: '/auth/data', headers: { 'x-api-key': ['k-test-1', 'k-test-1'] } },
 ];
 
 const ROUTES = [
@@ -66,10 +88,16 @@ const ROUTES = [
   { prefix: '/body', script: 'body' },
   { prefix: '/respond', script: 'respond' },
   { prefix: '/fail', script: 'fails' },
+  { prefix: '/api', script: 'request-transformation' },
+  { prefix: '/resp', script: 'response-transformation' },
+  { prefix: '/auth', script: 'authentication', metadata: AUTH_METADATA },
 ];
 
 function iacdashConfig(failureMode: 'respond' | 'continue', extra = ''): string {
-  const scripts = ROUTES.map((r) => `    - {name: ${r.script}-${r.prefix.slice(1).replace(/_/g, '')}, file: ${JSON.stringify(join(LUA, `${r.script}.lua`))}, match: {path_prefix: "${r.prefix}"}}`);
+  const scripts = ROUTES.map(
+    (r) =>
+      `    - {name: ${r.script}-${r.prefix.slice(1).replace(/_/g, '')}, file: ${JSON.stringify(SCRIPT_FILES[r.script])}, metadata: ${JSON.stringify(r.metadata ?? {})}, match: {path_prefix: "${r.prefix}"}}`,
+  );
   return `extproc:\n  failure_mode: ${failureMode}\n${extra}  scripts:\n${scripts.join('\n')}\n`;
 }
 
@@ -127,9 +155,14 @@ t.test('the same scripts in Envoy Lua and through ext_proc to iacdash', async (t
     name: 'lua-native',
     config: bootstrap({
       listeners: [
-        listener(0, [luaFilter(Object.fromEntries(SCRIPTS.map((s) => [s, source(s)]))), routerFilter()], 'upstream', {
+        // The first script is the default for unlisted routes: a no-op, as iacdash runs nothing there.
+        listener(0, [luaFilter({ noop: '-- no script for this route\n', ...Object.fromEntries(SCRIPTS.map((s) => [s, source(s)])) }), routerFilter()], 'upstream', {
           name: 'ingress',
-          routes: ROUTES.map((r) => ({ prefix: r.prefix, perFilterConfig: luaPerRoute(r.script) })),
+          routes: ROUTES.map((r) => ({
+            prefix: r.prefix,
+            perFilterConfig: luaPerRoute(r.script),
+            ...(r.metadata ? { metadata: { 'envoy.filters.http.lua': r.metadata } } : {}),
+          })),
         }),
       ],
       clusters: [cluster('upstream', nativeUp.port)],
@@ -140,7 +173,8 @@ t.test('the same scripts in Envoy Lua and through ext_proc to iacdash', async (t
 
   t.ok(CASES.length >= 30, `${CASES.length} requests`);
   for (const c of CASES) {
-    const headers = { ...(c.headers ?? {}), 'x-case': c.name };
+    // A fixed x-request-id (Envoy keeps a client's on internal requests), so scripts that copy it agree.
+    const headers = { 'x-request-id': `id-${c.name}`, ...(c.headers ?? {}), 'x-case': c.name };
     const a = await request(native.listenerPorts['ingress']!, { ...c, headers });
     const b = await request(proc.listenerPorts['ingress']!, { ...c, headers });
     const seenA = nativeUp.requests.find((r) => r.headers['x-case'] === c.name);
