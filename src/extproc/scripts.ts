@@ -3,11 +3,11 @@
  * file changes. A script that fails to compile is refused with its file and
  * line, and the version before it keeps serving.
  */
-import { EventEmitter } from 'node:events';
 import { readFile, stat } from 'node:fs/promises';
 import type { Config } from '../config/schema.js';
 import { LuaScript, resolveLimits, type LuaLimits } from '../lua/index.js';
 import type { ScriptRule } from './select.js';
+import { HotReloadable } from '../server/hot-reload.js';
 
 /** One configured script and its live compiled version. */
 interface Entry {
@@ -25,11 +25,9 @@ export function luaLimitsOf(config: Config['extproc']): LuaLimits {
 }
 
 /** Events: `loaded` ({name, file}), `load_error` ({name, file, error}). */
-export class ScriptStore extends EventEmitter {
+export class ScriptStore extends HotReloadable<void> {
   private readonly entries = new Map<string, Entry>();
   readonly rules: readonly ScriptRule[];
-  private timer: NodeJS.Timeout | undefined;
-  private loading: Promise<void> | undefined;
   readonly counts = { loads: 0, loadErrors: 0 };
 
   constructor(
@@ -62,15 +60,9 @@ export class ScriptStore extends EventEmitter {
     return true;
   }
 
-  /** Compiles every script whose file changed. */
-  reload(): Promise<void> {
-    this.loading ??= this.loadAll().finally(() => {
-      this.loading = undefined;
-    });
-    return this.loading;
-  }
 
-  private async loadAll(): Promise<void> {
+  /** Compiles every script whose file changed. */
+  protected async loadOnce(): Promise<void> {
     for (const e of this.entries.values()) {
       let version: string | undefined;
       try {
@@ -89,16 +81,5 @@ export class ScriptStore extends EventEmitter {
         this.emit('load_error', { name: e.name, file: e.file, error });
       }
     }
-  }
-
-  watch(intervalMs: number): void {
-    this.unwatch();
-    this.timer = setInterval(() => void this.reload(), intervalMs);
-    this.timer.unref();
-  }
-
-  unwatch(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
   }
 }

@@ -4,10 +4,10 @@
  * anything, so a corrupt or incompatible bundle leaves the last good one
  * serving. Sources are pluggable: a file path now, a URL later.
  */
-import { EventEmitter } from 'node:events';
 import { readFile, stat } from 'node:fs/promises';
 import { readBundle } from './bundle.js';
 import { PolicyEngine, type EngineOptions } from './engine.js';
+import { HotReloadable } from '../server/hot-reload.js';
 
 /** Where bundle bytes come from. */
 export interface BundleSource {
@@ -34,11 +34,9 @@ export class FileBundleSource implements BundleSource {
 }
 
 /** Events: `loaded` ({revision, source}), `load_error` ({source, error}). */
-export class PolicyStore extends EventEmitter {
+export class PolicyStore extends HotReloadable<boolean> {
   private current: PolicyEngine | undefined;
   private lastVersion: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private loading: Promise<boolean> | undefined;
   /** Counters, read by the health endpoint and metrics. */
   readonly counts = { loads: 0, loadErrors: 0 };
 
@@ -54,16 +52,8 @@ export class PolicyStore extends EventEmitter {
     return this.current;
   }
 
-  /** Loads the bundle if its version changed; resolves true when a new engine went live. */
-  reload(): Promise<boolean> {
-    // One load at a time; a poll that lands mid-load waits for it.
-    this.loading ??= this.loadOnce().finally(() => {
-      this.loading = undefined;
-    });
-    return this.loading;
-  }
-
-  private async loadOnce(): Promise<boolean> {
+  /** Loads the bundle if its version changed; true when a new engine went live. */
+  protected async loadOnce(): Promise<boolean> {
     let version: string;
     try {
       version = await this.source.version();
@@ -82,17 +72,5 @@ export class PolicyStore extends EventEmitter {
       this.emit('load_error', { source: this.source.description, error });
       return false;
     }
-  }
-
-  /** Polls the source every `intervalMs`; unref'd so it never keeps the process alive. */
-  watch(intervalMs: number): void {
-    this.unwatch();
-    this.timer = setInterval(() => void this.reload(), intervalMs);
-    this.timer.unref();
-  }
-
-  unwatch(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
   }
 }

@@ -42,7 +42,8 @@ export const STATUS_PATH_PREFIX = '/__status/';
 
 const STATUS_PATH = /^\/__status\/(\d{3})(?:[/?]|$)/;
 
-function groupHeaders(raw: string[]): Record<string, string | string[]> {
+/** Node's rawHeaders as name → value, or → every value in order when repeated. */
+export function groupHeaders(raw: string[]): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {};
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase();

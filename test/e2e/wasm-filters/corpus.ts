@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Exchange, HttpRequestInput, Upstream, UpstreamRequest } from '../../../src/wasm-host/index.js';
-import type { EchoedRequest, RequestOptions } from '../harness/index.js';
+import { groupHeaders, type EchoedRequest, type RequestOptions } from '../harness/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -99,19 +99,6 @@ export function localRequest(resolved: ReturnType<typeof resolveRequest>, author
   const input: HttpRequestInput = { method: resolved.method, path: resolved.path, authority, headers: resolved.headers };
   if (resolved.body !== undefined) input.body = resolved.body;
   return input;
-}
-
-function groupHeaders(raw: string[]): Record<string, string | string[]> {
-  const headers: Record<string, string | string[]> = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase();
-    const value = raw[i + 1] as string;
-    const seen = headers[name];
-    if (seen === undefined) headers[name] = value;
-    else if (Array.isArray(seen)) seen.push(value);
-    else headers[name] = [seen, value];
-  }
-  return headers;
 }
 
 /**
