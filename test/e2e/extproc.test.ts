@@ -101,7 +101,7 @@ function iacdashConfig(failureMode: 'respond' | 'continue', extra = ''): string 
   return `extproc:\n  failure_mode: ${failureMode}\n${extra}  scripts:\n${scripts.join('\n')}\n`;
 }
 
-async function extProcEnvoy(t: Test, upstream: EchoUpstream, sidecarPort: number, opts: { messageTimeoutMs?: number } = {}) {
+async function extProcEnvoy(t: Test, upstream: EchoUpstream, sidecarPort: number, opts: { messageTimeoutMs?: number; bodies?: 'BUFFERED' | 'NONE' } = {}) {
   const envoy = await startEnvoy({
     name: 'extproc',
     config: bootstrap({
@@ -110,7 +110,7 @@ async function extProcEnvoy(t: Test, upstream: EchoUpstream, sidecarPort: number
           clusterName: 'iacdash',
           messageTimeoutMs: opts.messageTimeoutMs ?? 5000,
           allowModeOverride: true,
-          processingMode: { requestHeaderMode: 'SEND', responseHeaderMode: 'SEND', requestBodyMode: 'BUFFERED', responseBodyMode: 'BUFFERED' },
+          processingMode: { requestHeaderMode: 'SEND', responseHeaderMode: 'SEND', requestBodyMode: opts.bodies ?? 'BUFFERED', responseBodyMode: opts.bodies ?? 'BUFFERED' },
         }), routerFilter()], 'upstream', { name: 'ingress' }),
       ],
       clusters: [cluster('upstream', upstream.port), cluster('iacdash', sidecarPort, { http2: true })],
@@ -217,4 +217,22 @@ t.test('Envoy decides when iacdash is down or too slow', async (t) => {
   const res = await request(envoy.listenerPorts['ingress']!, { path: '/fail/loop' });
   t.equal(res.status, 504, 'message_timeout exceeded: 504');
   t.equal(upstream.requests.length, 0);
+});
+
+t.test('bodies are fetched only when a script reads them (mode_override)', async (t) => {
+  const upstream = await startEchoUpstream();
+  t.teardown(() => upstream.close());
+  const sidecar = await startSidecar(iacdashConfig('respond'));
+  t.teardown(() => sidecar.stop());
+  // Envoy sends headers only; body.lua's handle:body() makes iacdash ask for the body.
+  const envoy = await extProcEnvoy(t, upstream, sidecar.grpcPort, { bodies: 'NONE' });
+  const port = envoy.listenerPorts['ingress']!;
+  const res = await request(port, { method: 'POST', path: '/body/json', headers: { 'content-type': 'application/json' }, body: json({ name: 'x' }) });
+  t.equal(res.status, 200, envoy.logs());
+  t.equal(upstream.last()?.body, '{"name":"x","added":true}', 'the request body was fetched and rewritten');
+  t.equal(upstream.last()?.headers['content-length'], String('{"name":"x","added":true}'.length));
+  t.match(res.body, '"METHOD":', 'the response body was fetched and rewritten too');
+  const plain = await request(port, { method: 'POST', path: '/hdr/a', headers: { 'content-type': 'text/plain' }, body: 'as sent' });
+  t.equal(plain.status, 200);
+  t.equal(upstream.last()?.body, 'as sent', 'a script that never reads the body leaves it alone');
 });
