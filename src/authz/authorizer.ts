@@ -8,7 +8,9 @@ import type { Config } from '../config/schema.js';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import type { PolicyStore } from '../policy/store.js';
 import type { DecodeResult } from '../server/strict-decode.js';
+import type { DecisionLogger } from '../telemetry/decision-log.js';
 import type { Logger } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import { ContractError, readDecision } from './decision.js';
 import { checkRequestToInput, type CheckRequestObject, type InputOptions } from './input.js';
 import { stringifyWithRaw } from '../json/raw-json.js';
@@ -26,15 +28,35 @@ export function entrypointOf(path: string): string {
   return path.replace(/^\/+|^data\./g, '').replaceAll('.', '/');
 }
 
+/** Where a Check reports; each part left out costs nothing. */
+export interface AuthzTelemetry {
+  readonly metrics?: Metrics | undefined;
+  readonly decisionLog?: DecisionLogger | undefined;
+}
+
 /** Decides Check requests against the store's active policy. */
 export class Authorizer {
   private readonly inputOptions: InputOptions;
+  // What the last check() saw, for telemetry. check() is synchronous, so one
+  // set of fields serves every request without a per-request object.
+  private lastId = '';
+  private lastInput: unknown = undefined;
+  private lastResult: unknown = undefined;
+  private lastRevision: string | undefined = undefined;
+  private lastError: { code: ErrorCode; message: string } | undefined = undefined;
+  private lastEvalMs = -1;
+  private readonly logPath: string;
+  /** Metrics or decision logs are on: time the evaluation. */
+  private readonly observed: boolean;
 
   constructor(
     private readonly store: PolicyStore,
     private readonly config: Pick<Config, 'authz' | 'limits'>,
     private readonly logger: Logger,
+    private readonly telemetry: AuthzTelemetry = {},
   ) {
+    this.logPath = entrypointOf(config.authz.path);
+    this.observed = telemetry.metrics !== undefined || telemetry.decisionLog !== undefined;
     this.inputOptions = {
       skipBodyParse: config.authz.skip_request_body_parse,
       maxHeaderBytes: config.limits.max_header_bytes,
@@ -48,8 +70,41 @@ export class Authorizer {
     return checkRequestToInput(request, this.inputOptions);
   }
 
+  /** Decides one Check; metrics and the decision log see it when configured. */
   check(decoded: DecodeResult<CheckRequestObject>): CheckOutcome {
+    const { metrics, decisionLog } = this.telemetry;
+    if (!metrics && !decisionLog) return this.decide(decoded);
+    const start = performance.now();
+    this.lastInput = undefined;
+    this.lastResult = undefined;
+    this.lastRevision = undefined;
+    this.lastError = undefined;
+    this.lastEvalMs = -1;
+    const outcome = this.decide(decoded);
+    const elapsedMs = performance.now() - start;
+    if (metrics) {
+      metrics.check(outcome.code, outcome.kind === 'response' && outcome.allowed, elapsedMs / 1000, this.lastEvalMs < 0 ? -1 : this.lastEvalMs / 1000);
+    }
+    // Only decisions with an input are logged: a request that could not be decoded has nothing to replay.
+    if (decisionLog && this.lastInput !== undefined) {
+      decisionLog.log({
+        decisionId: this.lastId,
+        path: this.logPath,
+        input: this.lastInput,
+        result: this.lastResult,
+        error: this.lastError,
+        revision: this.lastRevision,
+        wallMs: performance.timeOrigin + start,
+        evalNs: this.lastEvalMs < 0 ? undefined : Math.round(this.lastEvalMs * 1e6),
+        handlerNs: Math.round(elapsedMs * 1e6),
+      });
+    }
+    return outcome;
+  }
+
+  private decide(decoded: DecodeResult<CheckRequestObject>): CheckOutcome {
     const decisionId = randomUUID();
+    this.lastId = decisionId;
     if (!decoded.ok) {
       if (decoded.invalidUtf8) return this.refuse('request_invalid_utf8', decisionId, decoded.detail);
       this.logger.warn('check refused', { code: 'request_malformed', detail: decoded.detail, decision_id: decisionId });
@@ -57,15 +112,21 @@ export class Authorizer {
     }
     const built = checkRequestToInput(decoded.value, this.inputOptions);
     if (!built.ok) return this.refuse(built.code, decisionId, built.detail);
+    this.lastInput = built.input;
 
     const engine = this.store.engine;
     if (!engine) return this.fail('bundle_not_loaded', decisionId, 'no bundle loaded yet');
+    this.lastRevision = engine.revision;
     let resultSet: { result: unknown }[];
+    const evalStart = this.observed ? performance.now() : 0;
     try {
       resultSet = engine.evaluate(encoder.encode(stringifyWithRaw(built.input)).buffer as ArrayBuffer);
     } catch (err) {
       return this.fail('eval_error', decisionId, (err as Error).message);
+    } finally {
+      if (this.observed) this.lastEvalMs = performance.now() - evalStart;
     }
+    if (resultSet.length === 1) this.lastResult = resultSet[0]!.result;
     if (resultSet.length === 0) return this.fail('undefined_decision', decisionId, `${engine.entrypoint} is undefined`);
     if (resultSet.length > 1) return this.fail('eval_error', decisionId, 'multiple evaluation results');
 
@@ -102,6 +163,8 @@ export class Authorizer {
   private fail(code: ErrorCode, decisionId: string, detail: string): CheckOutcome {
     const mode = this.config.authz.failure_mode;
     this.logger.warn('check failed', { code, detail, decision_id: decisionId, failure_mode: mode });
+    this.telemetry.metrics?.failureMode('authz', mode);
+    if (this.telemetry.decisionLog) this.lastError = { code, message: `${ERRORS[code].message}: ${detail}` };
     if (mode === 'allow') return { kind: 'response', response: failOpenResponse(code, decisionId), code, allowed: true };
     if (mode === 'grpc-error') return { kind: 'grpc-error', code, grpcStatus: ERRORS[code].grpc, message: `${code}: ${detail}` };
     return { kind: 'response', response: errorToResponse(code, decisionId, { httpStatus: this.config.authz.failure_status }), code, allowed: false };

@@ -95,6 +95,50 @@ export const configSchema = z
           .prefault({}),
       })
       .prefault({}),
+    telemetry: z
+      .strictObject({
+        metrics: z
+          .strictObject({
+            /** Serve Prometheus metrics at GET /metrics on server.http_addr. */
+            enabled: z.boolean().default(true),
+            /** Also export Node's process metrics (CPU, memory, event loop, GC). */
+            process_metrics: z.boolean().default(true),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    decision_logs: z
+      .strictObject({
+        /** One JSON line per Check in OPA's decision-log shape; off costs nothing on the hot path. */
+        enabled: z.boolean().default(false),
+        /** Where the lines go: stdout, or `file` with size-based rotation. */
+        sink: z.enum(['stdout', 'file']).default('stdout'),
+        /** The log file when `sink: file`; rotated files are FILE.1, FILE.2, ... */
+        file: z.string().min(1).optional(),
+        /** Size at which the file rotates, in bytes. */
+        max_file_bytes: z.number().int().positive().default(100 * 1024 * 1024),
+        /** Rotated files kept besides the current one. */
+        max_files: z.number().int().min(0).default(5),
+        /** Entries waiting for a slow sink; past it entries are dropped and counted, never waited for. */
+        queue_size: z.number().int().positive().default(10_000),
+        /** The bundle's name in each entry's `bundles` (OPA's bundle name). */
+        bundle_name: z.string().min(1).default('iacdash'),
+        /** OPA mask rules: a JSON pointer to erase (listed in `erased`), or {op: upsert, path, value} (listed in `masked`). */
+        mask: z
+          .array(
+            z.union([
+              z.string().startsWith('/'),
+              z.strictObject({ op: z.enum(['remove', 'upsert']), path: z.string().startsWith('/'), value: z.json().optional() }),
+            ]),
+          )
+          .default([
+            '/input/attributes/request/http/headers/authorization',
+            '/input/attributes/request/http/headers/cookie',
+            '/input/attributes/request/http/headers/x-api-key',
+          ]),
+      })
+      .refine((d) => d.sink !== 'file' || d.file !== undefined, { message: 'required when sink is file', path: ['file'] })
+      .prefault({}),
     log: z
       .strictObject({
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

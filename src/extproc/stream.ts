@@ -15,6 +15,7 @@ import type { Config } from '../config/schema.js';
 import { jsonToStruct } from '../json/struct.js';
 import type { LuaStream, PartialResult, PhaseStep, StreamContext } from '../lua/index.js';
 import type { Logger } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import { headerText, toHeaderMutation, type HeaderChange } from './headers.js';
 import { isBody, isHeaders, phaseMessageOf, type HeadersMessage, type PhaseMessage, type ProcessingRequestObject } from './input.js';
 import { bodyResponse, headersResponse, immediateResponse, trailersResponse, type Direction, type ProcessingResponseObject } from './response.js';
@@ -43,6 +44,8 @@ export interface StreamDeps {
   readonly scripts: ScriptStore;
   readonly config: Config['extproc'];
   readonly logger: Logger;
+  /** Counts each message's outcome and time, Lua errors and failure-mode answers. */
+  readonly metrics?: Metrics | undefined;
 }
 
 /** State of one ext_proc stream. */
@@ -57,10 +60,23 @@ export class ExtProcStream {
   /** Dynamic metadata set since the last response, sent with the next one. */
   private metadata: Record<string, Record<string, unknown>> = {};
 
+  /** The outcome label of the message being answered, for metrics. */
+  private outcome = 'ok';
+
   constructor(private readonly deps: StreamDeps) {}
 
   /** The answer to one message. */
   onMessage(req: ProcessingRequestObject): ProcessingResponseObject {
+    const metrics = this.deps.metrics;
+    if (!metrics) return this.handle(req);
+    const start = performance.now();
+    this.outcome = 'ok';
+    const response = this.handle(req);
+    metrics.extprocMessage(this.outcome, (performance.now() - start) / 1000);
+    return response;
+  }
+
+  private handle(req: ProcessingRequestObject): ProcessingResponseObject {
     const msg = phaseMessageOf(req);
     if (!msg) return this.fail('request', 'extproc_protocol_error', 'a ProcessingRequest with no request, headers, body or trailers');
     if (this.finished) return this.fail(directionOf(msg.kind), 'extproc_protocol_error', `${msg.kind} after an immediate response`);
@@ -132,6 +148,7 @@ export class ExtProcStream {
         return this.fail(dir, step.code, step.message, msg, step.partial);
       case 'respond':
         this.finished = true;
+        this.outcome = 'responded';
         return immediateResponse(step.status, step.headers, step.body ?? EMPTY, `${this.scriptName}: handle:respond()`, extra());
       case 'needs_body':
         this.pending[dir] = { kind: 'body', chunks: [] };
@@ -173,6 +190,12 @@ export class ExtProcStream {
   private fail(dir: Direction, code: string, detail: string, msg?: PhaseMessage, partial?: PartialResult): ProcessingResponseObject {
     const mode = this.deps.config.failure_mode;
     this.deps.logger.error('transform failed', { code, script: this.scriptName || undefined, direction: dir, detail, failure_mode: mode });
+    const metrics = this.deps.metrics;
+    if (metrics) {
+      this.outcome = code;
+      metrics.luaError(code);
+      metrics.failureMode('extproc', mode);
+    }
     if (mode === 'continue') {
       this.passthrough = true;
       if (!msg) return headersResponse(dir);

@@ -1,7 +1,7 @@
 /**
  * One process: the gRPC server (ext_authz, ext_proc, grpc.health.v1) and an
  * HTTP port with /health (the process is up) and /ready (a bundle is loaded
- * and every configured script has compiled).
+ * and every configured script has compiled), and /metrics (Prometheus).
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,7 +14,10 @@ import { IacdashError } from '../errors.js';
 import { EXT_PROC_SERVICE, extProcHandlers, extProcServiceDefinition } from '../extproc/service.js';
 import { ScriptStore } from '../extproc/scripts.js';
 import { FileBundleSource, PolicyStore } from '../policy/store.js';
+import type { DecisionSink } from '../telemetry/decision-log.js';
 import type { Logger } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { createTelemetry } from '../telemetry/setup.js';
 
 /** A started sidecar. */
 export interface RunningServer {
@@ -22,7 +25,15 @@ export interface RunningServer {
   readonly httpPort: number;
   readonly store: PolicyStore;
   readonly scripts: ScriptStore;
+  /** Undefined when `telemetry.metrics.enabled` is false. */
+  readonly metrics: Metrics | undefined;
   close(): Promise<void>;
+}
+
+/** Test hooks of {@link startServer}. */
+export interface StartOptions {
+  /** Replaces the configured decision-log sink. */
+  readonly decisionLogSink?: DecisionSink;
 }
 
 /** Creates the policy store the config describes. */
@@ -40,10 +51,18 @@ export function createPolicyStore(config: Config, logger?: Logger): PolicyStore 
   });
 }
 
-function startHttp(config: Config, store: PolicyStore, scripts: ScriptStore): Promise<HttpServer> {
+function startHttp(config: Config, store: PolicyStore, scripts: ScriptStore, metrics: Metrics | undefined, logger: Logger): Promise<HttpServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/health') {
+    if (path === '/metrics' && metrics) {
+      metrics.expose().then(
+        ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+        (err: unknown) => {
+          logger.error('metrics scrape failed', { error: err as Error });
+          res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics failed\n');
+        },
+      );
+    } else if (path === '/health') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}\n');
     } else if (path === '/ready') {
       const engine = store.engine;
@@ -72,8 +91,13 @@ function bindGrpc(server: grpc.Server, addr: string): Promise<number> {
 }
 
 /** Starts everything; the bundle loads in the background and readiness follows it. */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, opts: StartOptions = {}): Promise<RunningServer> {
   const store = createPolicyStore(config, logger);
+  const { metrics, decisionLog } = createTelemetry(config, opts.decisionLogSink ? { sink: opts.decisionLogSink } : {});
+  if (metrics) {
+    store.on('loaded', ({ revision }) => metrics.bundleLoaded(true, revision));
+    store.on('load_error', () => metrics.bundleLoaded(false));
+  }
   const health = new HealthImplementation({ '': 'NOT_SERVING', [AUTHZ_SERVICE]: 'NOT_SERVING', [EXT_PROC_SERVICE]: 'SERVING' });
   store.on('loaded', ({ revision, source }) => {
     logger.info('bundle loaded', { source, revision });
@@ -90,23 +114,27 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   });
 
   const scripts = new ScriptStore(config.extproc);
+  if (metrics) {
+    scripts.on('loaded', ({ name }) => metrics.scriptLoaded(name, true));
+    scripts.on('load_error', ({ name }) => metrics.scriptLoaded(name, false));
+  }
   scripts.on('loaded', ({ name, file }) => logger.info('script loaded', { script: name, file }));
   scripts.on('load_error', ({ name, file, error }) =>
     logger.error('script refused; the previous version keeps serving', { code: 'script_load_error', script: name, file, reason: (error as Error).message }),
   );
 
-  const authorizer = new Authorizer(store, config, logger);
+  const authorizer = new Authorizer(store, config, logger, { metrics, decisionLog });
   const grpcServer = new grpc.Server({
     'grpc.max_receive_message_length': config.server.max_receive_message_bytes,
   });
   grpcServer.addService(authzServiceDefinition(), authzHandlers(authorizer));
-  grpcServer.addService(extProcServiceDefinition(), extProcHandlers({ scripts, config: config.extproc, logger }));
+  grpcServer.addService(extProcServiceDefinition(), extProcHandlers({ scripts, config: config.extproc, logger, metrics }));
   health.addToServer(grpcServer);
 
   const grpcPort = await bindGrpc(grpcServer, config.server.addr);
   let http: HttpServer;
   try {
-    http = await startHttp(config, store, scripts);
+    http = await startHttp(config, store, scripts, metrics, logger);
   } catch (err) {
     grpcServer.forceShutdown();
     throw err;
@@ -123,11 +151,13 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     httpPort,
     store,
     scripts,
+    metrics,
     close: async () => {
       store.unwatch();
       scripts.unwatch();
       await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
       await new Promise<void>((resolve) => http.close(() => resolve()));
+      await decisionLog?.close();
     },
   };
 }
