@@ -3,8 +3,7 @@
  * strict decoder in, the Authorizer's outcome out. No decision logic here.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { envoyPackageDefinition, envoyProtoRoot } from '../server/protos.js';
-import { decodeStrict } from '../server/strict-decode.js';
+import { strictServiceDefinition, type DecodeResult } from '../server/strict-decode.js';
 import type { Authorizer } from './authorizer.js';
 import type { CheckRequestObject } from './input.js';
 
@@ -15,16 +14,13 @@ export const AUTHZ_DECODE = { bytes: 'base64', goFloats: true } as const;
 
 /** The service definition with Check's request decoded strictly. */
 export function authzServiceDefinition(): grpc.ServiceDefinition {
-  const def = envoyPackageDefinition()[AUTHZ_SERVICE] as unknown as grpc.ServiceDefinition;
-  const type = envoyProtoRoot().lookupType('envoy.service.auth.v3.CheckRequest');
-  const check = def['Check']!;
-  return { Check: { ...check, requestDeserialize: (buf: Buffer) => decodeStrict<CheckRequestObject>(type, buf, AUTHZ_DECODE) } };
+  return strictServiceDefinition(AUTHZ_SERVICE, 'Check', AUTHZ_DECODE);
 }
 
 /** Handlers bound to an authorizer. */
 export function authzHandlers(authorizer: Authorizer): grpc.UntypedServiceImplementation {
   return {
-    Check(call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>): void {
+    Check(call: grpc.ServerUnaryCall<DecodeResult<CheckRequestObject>, unknown>, callback: grpc.sendUnaryData<unknown>): void {
       let outcome;
       try {
         outcome = authorizer.check(call.request);

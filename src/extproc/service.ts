@@ -3,8 +3,7 @@
  * one ExtProcStream per call, one response written per message.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { envoyPackageDefinition, envoyProtoRoot } from '../server/protos.js';
-import { decodeStrict, type DecodeResult } from '../server/strict-decode.js';
+import { strictServiceDefinition, type DecodeResult } from '../server/strict-decode.js';
 import type { ProcessingRequestObject } from './input.js';
 import { immediateResponse } from './response.js';
 import { ExtProcStream, type StreamDeps } from './stream.js';
@@ -16,10 +15,7 @@ const EXT_PROC_DECODE = { bytes: 'buffer', goFloats: false } as const;
 
 /** The service definition with Process's messages decoded strictly. */
 export function extProcServiceDefinition(): grpc.ServiceDefinition {
-  const def = envoyPackageDefinition()[EXT_PROC_SERVICE] as unknown as grpc.ServiceDefinition;
-  const type = envoyProtoRoot().lookupType('envoy.service.ext_proc.v3.ProcessingRequest');
-  const process = def['Process']!;
-  return { Process: { ...process, requestDeserialize: (buf: Buffer) => decodeStrict<ProcessingRequestObject>(type, buf, EXT_PROC_DECODE) } };
+  return strictServiceDefinition(EXT_PROC_SERVICE, 'Process', EXT_PROC_DECODE);
 }
 
 /** Handlers bound to the scripts and config. */

@@ -392,14 +392,20 @@ function checkModifiable(L: LuaState, h: HeadersObj): void {
   if (h.kind === 'request' || (h.kind === 'headers' && h.run.headersContinued)) raise(L, 'header map can no longer be modified');
 }
 
+/** The map, name and value of add()/replace(), checked as Envoy checks them. */
+function headerWrite(L: LuaState): { h: HeadersObj; name: string; value: Buffer } {
+  const h = self<HeadersObj>(L, T_HEADERS);
+  checkModifiable(L, h);
+  const name = argName(L, 2);
+  const value = argBytes(L, 3);
+  checkHeaderBytes(L, 'name', Buffer.from(name, 'latin1'));
+  checkHeaderBytes(L, 'value', value);
+  return { h, name, value };
+}
+
 const headerMethods: Methods = {
   add(L) {
-    const h = self<HeadersObj>(L, T_HEADERS);
-    checkModifiable(L, h);
-    const name = argName(L, 2);
-    const value = argBytes(L, 3);
-    checkHeaderBytes(L, 'name', Buffer.from(name, 'latin1'));
-    checkHeaderBytes(L, 'value', value);
+    const { h, name, value } = headerWrite(L);
     h.map.add(name, value);
     return 0;
   },
@@ -430,12 +436,7 @@ const headerMethods: Methods = {
     return 0;
   },
   replace(L) {
-    const h = self<HeadersObj>(L, T_HEADERS);
-    checkModifiable(L, h);
-    const name = argName(L, 2);
-    const value = argBytes(L, 3);
-    checkHeaderBytes(L, 'name', Buffer.from(name, 'latin1'));
-    checkHeaderBytes(L, 'value', value);
+    const { h, name, value } = headerWrite(L);
     h.map.replace(name, value);
     return 0;
   },

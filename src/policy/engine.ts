@@ -33,6 +33,10 @@ export interface EngineOptions {
   readonly onBuiltinError?: (error: Error) => void;
 }
 
+function compileError(err: unknown): never {
+  throw new BundleError(`policy.wasm does not compile: ${(err as Error).message}`);
+}
+
 function toArrayBuffer(buf: Buffer): ArrayBuffer {
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
 }
@@ -79,12 +83,7 @@ export class PolicyEngine {
    * not stall the requests in flight.
    */
   static async load(bundle: Bundle, opts: EngineOptions): Promise<PolicyEngine> {
-    let module: WebAssembly.Module;
-    try {
-      module = await WebAssembly.compile(bundle.wasm as Uint8Array<ArrayBuffer>);
-    } catch (err) {
-      throw new BundleError(`policy.wasm does not compile: ${(err as Error).message}`);
-    }
+    const module = await WebAssembly.compile(bundle.wasm as Uint8Array<ArrayBuffer>).catch(compileError);
     return PolicyEngine.fromModule(module, bundle, opts);
   }
 
@@ -94,7 +93,7 @@ export class PolicyEngine {
     try {
       module = new WebAssembly.Module(bundle.wasm as Uint8Array<ArrayBuffer>);
     } catch (err) {
-      throw new BundleError(`policy.wasm does not compile: ${(err as Error).message}`);
+      return compileError(err);
     }
     return PolicyEngine.fromModule(module, bundle, opts);
   }

@@ -5,7 +5,9 @@
  * throw into an opaque INTERNAL error, and we want a defined answer instead.
  */
 import { isUtf8 } from 'node:buffer';
+import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import { envoyPackageDefinition, envoyProtoRoot } from './protos.js';
 import { protomap, type ProtomapOptions } from './protomap.js';
 
 /** Thrown inside the reader; caught by {@link decodeStrict}. */
@@ -37,4 +39,14 @@ export function decodeStrict<T>(type: protobuf.Type, buf: Buffer, opts: Protomap
   } catch (err) {
     return { ok: false, invalidUtf8: err instanceof InvalidUtf8, detail: (err as Error).message };
   }
+}
+
+/**
+ * A grpc-js service definition for one method of an Envoy service, with its
+ * requests decoded by {@link decodeStrict} (the handler gets a DecodeResult).
+ */
+export function strictServiceDefinition(service: string, method: string, opts: ProtomapOptions): grpc.ServiceDefinition {
+  const def = envoyPackageDefinition()[service] as unknown as grpc.ServiceDefinition;
+  const type = envoyProtoRoot().lookupService(service).methods[method]!.resolvedRequestType!;
+  return { [method]: { ...def[method]!, requestDeserialize: (buf: Buffer) => decodeStrict(type, buf, opts) } };
 }
