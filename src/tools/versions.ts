@@ -12,4 +12,11 @@ export const TOOL_VERSIONS = {
   helm: 'v3.22.0',
   /** Builds the overlays in deploy/kustomize; v5.8.1 is the newest that builds with Go 1.26. */
   kustomize: 'v5.8.1',
+  /** Checks the Prometheus rules and a real /metrics scrape (`go install github.com/prometheus/prometheus/cmd/promtool`). */
+  promtool: 'v0.316.0',
+  /**
+   * The OpenTelemetry Collector the tracing and OTLP-log tests send to, assembled by the collector
+   * builder. v0.161.0 is the newest release whose contrib fileexporter builds here (core v1.67.0).
+   */
+  otelcol: 'v0.161.0',
 } as const;

@@ -73,7 +73,7 @@ t.test('toolPath: overrides win, missing tools explain themselves', async (t) =>
   t.throws(() => toolPath('opa'), { message: 'OPA_BIN=/nonexistent/opa: no such file' });
 });
 
-t.test('helm and kustomize: go install of the pinned module, overrides honoured', async (t) => {
+t.test('helm, kustomize, promtool and otelcol: go install of the pinned module, overrides honoured', async (t) => {
   const bin = tempDir();
   const log = join(bin, 'calls.log');
   writeFileSync(join(bin, 'go'), `#!/bin/sh\necho "$@ GOBIN=$GOBIN" >> ${log}\n[ "$1" = version ] && exit 0\nexit 3\n`, { mode: 0o755 });
@@ -83,6 +83,9 @@ t.test('helm and kustomize: go install of the pinned module, overrides honoured'
   for (const [tool, pkg, version] of [
     ['helm', 'helm.sh/helm/v3/cmd/helm', TOOL_VERSIONS.helm],
     ['kustomize', 'sigs.k8s.io/kustomize/kustomize/v5', TOOL_VERSIONS.kustomize],
+    ['promtool', 'github.com/prometheus/prometheus/cmd/promtool', TOOL_VERSIONS.promtool],
+    // The collector installs its builder first, at the same release.
+    ['otelcol', 'go.opentelemetry.io/collector/cmd/builder', TOOL_VERSIONS.otelcol],
   ] as const) {
     writeFileSync(log, '');
     const r = install({ PATH: `${bin}:/bin:/usr/bin`, IACDASH_TOOLS_DIR: dir, HOME: bin }, tool);
@@ -91,5 +94,6 @@ t.test('helm and kustomize: go install of the pinned module, overrides honoured'
   }
   const env = { PATH: join(process.execPath, '..'), IACDASH_TOOLS_DIR: tempDir(), HOME: dir };
   t.match(install(env, 'helm').stderr, /`go` was not found.*Install Go/);
-  t.equal(install({ ...env, HELM_BIN: process.execPath, KUSTOMIZE_BIN: process.execPath }, 'helm', 'kustomize').code, 0, 'overrides: nothing to install');
+  const overrides = { HELM_BIN: process.execPath, KUSTOMIZE_BIN: process.execPath, PROMTOOL_BIN: process.execPath, OTELCOL_BIN: process.execPath };
+  t.equal(install({ ...env, ...overrides }, 'helm', 'kustomize', 'promtool', 'otelcol').code, 0, 'overrides: nothing to install');
 });
