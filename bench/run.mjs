@@ -3,14 +3,14 @@
  * `npm run bench`: races iacdash against its peers, scenario by scenario,
  * and writes results/<label>.json, .md and .svg.
  *
- *   node run.mjs [--smoke] [--scenarios A,B] [--rounds N] [--seconds S]
+ *   node run.mjs [--smoke] [--only C,D] [--rounds N] [--seconds S]
  *                [--warmup S] [--rate R] [--label NAME] [--out DIR]
  *                [--iacdash-root DIR [--iacdash-label TEXT]] [--server-core N] [--generator-core N]
  *                [--nice=N]  (e.g. --nice=-10: the = is needed for a negative value)
  *
  * --iacdash-root races another checkout's iacdash (its dist/ built), e.g.
  * the commit before a performance change, against the same peers.
- *   node run.mjs --profile [--seconds S]   (iacdash under load with --cpu-prof)
+ *   node run.mjs --profile [--only C] [--seconds S]   (iacdash under A's, or C's ext_proc, load with --cpu-prof)
  *   node run.mjs --render results/latest.json   (rewrites the .md and .svg beside it)
  */
 import { spawnSync } from 'node:child_process';
@@ -22,7 +22,7 @@ import { runScenario } from './lib/driver.mjs';
 import { ensureTools, GENERATOR_VERSIONS, wrkVersion } from './lib/install.mjs';
 import { BENCH_DIR, REPO_ROOT } from './lib/paths.mjs';
 import { killAllChildren, pinningAvailable, pinSelf, setNiceness } from './lib/proc.mjs';
-import { profileIacdash } from './lib/profile.mjs';
+import { profileExtProc, profileIacdash } from './lib/profile.mjs';
 import { resultsMarkdown } from './lib/report.mjs';
 import { rootTool } from './lib/servers.mjs';
 import { resultsSvg } from './lib/svg.mjs';
@@ -34,6 +34,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     render: { type: 'string' },
     scenarios: { type: 'string' },
+    only: { type: 'string' },
     rounds: { type: 'string' },
     seconds: { type: 'string' },
     warmup: { type: 'string' },
@@ -56,13 +57,14 @@ const positive = (name, v, dflt) => {
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: expected a positive number, got ${JSON.stringify(v)}`);
   return n;
 };
-// Default sizing: about 7 minutes for A and B on 2 cores. Smoke: about 2 s of load per contender.
+// Default sizing: about 8 minutes for A and B, 11 for C and D, on 2 cores. Smoke: about 2 s of load per contender.
 const opts = {
   rounds: Math.round(positive('rounds', values.rounds, smoke ? 1 : 5)),
   seconds: positive('seconds', values.seconds, smoke ? 0.6 : 5),
   warmupSeconds: values.warmup === '0' ? 0 : positive('warmup', values.warmup, smoke ? 0.3 : 2),
   swapSeconds: smoke ? 1.2 : 6,
   rate: values.rate === undefined ? undefined : Math.round(positive('rate', values.rate)),
+  maxRate: smoke ? 25 : undefined,
   smoke,
 };
 const root = resolve(values['iacdash-root'] ?? process.env.IACDASH_ROOT ?? REPO_ROOT);
@@ -129,9 +131,13 @@ async function main() {
     setNiceness(n);
   }
 
-  const selected = values.profile ? SCENARIOS.filter((s) => s.id === 'A') : values.scenarios ? values.scenarios.split(',').map((id) => {
+  if (values.scenarios !== undefined && values.only !== undefined) throw new Error('--only is another name for --scenarios: give one of them');
+  const only = values.scenarios ?? values.only;
+  const profileId = (only ?? 'A').trim().toUpperCase();
+  if (values.profile && !['A', 'C'].includes(profileId)) throw new Error(`--profile: scenario A (ext_authz) or C (ext_proc), not ${JSON.stringify(only)}`);
+  const selected = values.profile ? SCENARIOS.filter((s) => s.id === profileId) : only ? only.split(',').map((id) => {
     const s = SCENARIOS.find((x) => x.id === id.trim().toUpperCase());
-    if (!s) throw new Error(`--scenarios: no scenario ${JSON.stringify(id)} (have ${SCENARIOS.map((x) => x.id).join(', ')})`);
+    if (!s) throw new Error(`--only: no scenario ${JSON.stringify(id)} (have ${SCENARIOS.map((x) => x.id).join(', ')})`);
     return s;
   }) : SCENARIOS;
   const tools = ensureTools([...new Set(selected.flatMap((s) => s.generators))]);
@@ -143,7 +149,7 @@ async function main() {
   try {
     mkdirSync(outDir, { recursive: true });
     if (values.profile) {
-      const profile = await profileIacdash(ctx, positive('seconds', values.seconds, 15), outDir);
+      const profile = await (profileId === 'C' ? profileExtProc : profileIacdash)(ctx, positive('seconds', values.seconds, 15), outDir);
       log(profile.markdown);
       return;
     }

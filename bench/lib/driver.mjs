@@ -24,14 +24,27 @@ function cpuOf(pids) {
   return out;
 }
 
+/** CPU seconds of the contender's processes on the server core (`scenario.serverCore` roles; default the server alone). */
+function ownOnServerCore(scenario, pids) {
+  let sum = 0;
+  let any = false;
+  for (const role of scenario.serverCore ?? ['server']) {
+    if (!pids[role]) continue;
+    sum += cpuSeconds(pids[role]);
+    any = true;
+  }
+  return any ? sum : undefined;
+}
+
 /**
- * Share of the server core that processes other than the server used
- * during a run: another job on the machine shows here, not as a slow server.
+ * Share of the server core that processes other than the contender's used
+ * during a run: another job on the machine shows here, not as a slow
+ * server. NaN when none of the contender's processes is on that core.
  */
-function foreignShare(ctx, coreBefore, serverBefore, pid, wallS) {
+function foreignShare(ctx, coreBefore, ownBefore, ownAfter, wallS) {
+  if (ownBefore === undefined) return NaN;
   const core = coreBusySeconds(ctx.cores.server) - coreBefore;
-  const server = pid ? cpuSeconds(pid) - serverBefore : 0;
-  return wallS > 0 ? Math.max(0, (core - server) / wallS) : NaN;
+  return wallS > 0 ? Math.max(0, (core - (ownAfter - ownBefore)) / wallS) : NaN;
 }
 
 function per10k(before, after, requests) {
@@ -71,13 +84,16 @@ export async function runScenario(scenario, ctx) {
           running.set(c.name, r);
           const m = rec.get(c.name);
           m.ready_ms = r.readyMs;
-          await scenario.verify(ctx, state, r, c);
+          // What the check saw (e.g. the request the upstream got) is kept as evidence in the results.
+          const verified = await scenario.verify(ctx, state, r, c);
+          if (verified !== undefined) m.verified = verified;
           if (warmupSeconds > 0) await scenario.saturate(ctx, state, r, warmupSeconds, `${scenario.id}-warm`);
           const before = cpuOf(scenario.pids(r));
+          const own0 = ownOnServerCore(scenario, scenario.pids(r));
           const core0 = coreBusySeconds(ctx.cores.server);
           const t0 = performance.now();
           const sat = await scenario.saturate(ctx, state, r, seconds, `${scenario.id}-sat`);
-          sat.foreign_server_core_share = foreignShare(ctx, core0, before.server ?? 0, scenario.pids(r).server, (performance.now() - t0) / 1000);
+          sat.foreign_server_core_share = foreignShare(ctx, core0, own0, ownOnServerCore(scenario, scenario.pids(r)), (performance.now() - t0) / 1000);
           m.saturation = sat;
           m.cpu_s_per_10k_at_saturation = per10k(before, cpuOf(scenario.pids(r)), sat.requests);
           ctx.log(`  round ${round + 1}/${rounds} ${c.name}: ready ${r.readyMs.toFixed(0)} ms, ${sat.rps.toFixed(0)} req/s at saturation`);
@@ -85,20 +101,24 @@ export async function runScenario(scenario, ctx) {
         if (fixedRps === undefined) {
           const slowest = Math.min(...order.map((c) => rec.get(c.name).saturation.rps));
           fixedRps = Math.max(1, Math.floor(slowest / 2));
+          // A smoke run proves the harness works: a low rate keeps a shared CI machine's stalls out of it.
+          if (ctx.opts.maxRate) fixedRps = Math.min(fixedRps, ctx.opts.maxRate);
           ctx.log(`  fixed rate for ${scenario.id}: ${fixedRps} req/s (half the slowest saturation)`);
         }
         for (const c of order) {
           const r = running.get(c.name);
           const m = rec.get(c.name);
           const before = cpuOf(scenario.pids(r));
+          const own0 = ownOnServerCore(scenario, scenario.pids(r));
           const core0 = coreBusySeconds(ctx.cores.server);
           const t0 = performance.now();
           const fx = await scenario.fixed(ctx, state, r, fixedRps, seconds, `${scenario.id}-fixed`);
-          fx.foreign_server_core_share = foreignShare(ctx, core0, before.server ?? 0, scenario.pids(r).server, (performance.now() - t0) / 1000);
+          fx.foreign_server_core_share = foreignShare(ctx, core0, own0, ownOnServerCore(scenario, scenario.pids(r)), (performance.now() - t0) / 1000);
           m.fixed = fx;
           m.cpu_s_per_10k = per10k(before, cpuOf(scenario.pids(r)), fx.requests);
-          const pid = scenario.pids(r).server;
-          if (pid) m.peak_rss_mib = memoryKiB(pid).hwm / 1024;
+          const pids = scenario.pids(r);
+          if (pids.server) m.peak_rss_mib = memoryKiB(pids.server).hwm / 1024;
+          if (pids.envoy) m.peak_rss_mib_envoy = memoryKiB(pids.envoy).hwm / 1024;
           ctx.log(`  round ${round + 1}/${rounds} ${c.name}: at ${fixedRps} req/s p50 ${fx.p50_us} µs, p99 ${fx.p99_us} µs, p99.9 ${fx.p999_us} µs`);
         }
       } finally {
@@ -115,6 +135,11 @@ export async function runScenario(scenario, ctx) {
   }
   for (const r of Object.values(results)) r.median = medianOf(r.rounds);
   const out = { id: scenario.id, title: scenario.title, subject: scenario.subject, setup: scenario.describe(ctx, state), fixed_rps: fixedRps, contenders: results };
+  if (scenario.basis) out.basis = scenario.basis;
+  if (scenario.serverLabel) out.server_label = scenario.serverLabel;
+  if (scenario.swapWhat) out.swap_what = scenario.swapWhat;
+  if (scenario.comparisons) out.comparisons = scenario.comparisons;
+  if (scenario.targets) out.targets = scenario.targets;
   if (extras.length) out.extras = { rounds: extras, median: medianOf(extras) };
   return out;
 }

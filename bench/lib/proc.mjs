@@ -81,6 +81,21 @@ export function httpGet(url, timeoutMs = 2000) {
   });
 }
 
+/** POST with no body to a loopback URL; resolves { status, body } or { status: 0 } on a connection error. */
+export function httpPost(url, timeoutMs = 2000) {
+  return new Promise((resolve) => {
+    const req = request(url, { method: 'POST', timeout: timeoutMs, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', () => resolve({ status: 0, body: '' }));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Every child still running, so an interrupted run can stop them. */

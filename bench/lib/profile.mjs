@@ -6,7 +6,11 @@
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import scenarioA from '../scenarios/a-ext-authz-grpc.mjs';
+import scenarioC, { C } from '../scenarios/c-transforms-envoy.mjs';
+import { startEnvoyStack } from './envoy-stack.mjs';
+import { extProcFilter } from './filters.mjs';
 import { ghz } from './ghz.mjs';
+import { BENCH_DIR } from './paths.mjs';
 import { startIacdash } from './servers.mjs';
 
 /** Buckets for the self time, first match wins: where a performance change would have to act. */
@@ -14,6 +18,8 @@ export const CATEGORIES = [
   ['idle (waiting for I/O)', (f) => f.function === '(idle)'],
   ['policy evaluation (OPA wasm)', (f) => f.file.startsWith('wasm://')],
   ['opa-wasm JS glue (JSON in/out of wasm memory)', (f) => f.file.includes('@open-policy-agent/opa-wasm')],
+  ['Lua VM (fengari)', (f) => f.file.includes('/fengari/')],
+  ['iacdash ext_proc and Lua API', (f) => /dist\/(extproc|lua)\//.test(f.file)],
   ['host builtins (JWT, crypto)', (f) => /dist\/policy\/builtins\/|node:internal\/crypto/.test(f.file)],
   ['protobuf decode/encode', (f) => /protobufjs|dist\/server\/(protomap|strict-decode)/.test(f.file) || /\$(decode|encode|fromObject|toObject)$/.test(f.function)],
   ['iacdash input and response building', (f) => /dist\/(authz|json|policy)\//.test(f.file)],
@@ -87,12 +93,40 @@ export async function profileIacdash(ctx, seconds, outDir) {
   } finally {
     await server.stop();
   }
+  return writeProfile(ctx, profDir, outDir, 'profile-iacdash', `iacdash CPU profile: ${seconds} s of scenario A at saturation (${load.rps.toFixed(0)} req/s under --cpu-prof)`, load);
+}
+
+/** Parses the one .cpuprofile in profDir; writes NAME.{md,json} to outDir; returns { markdown }. */
+function writeProfile(ctx, profDir, outDir, name, title, load) {
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile written in ${profDir}`);
+  // Kept beside the run's scratch folder (removed at the end) for flame graphs: results/tmp/ is git-ignored.
+  copyFileSync(join(profDir, file), join(BENCH_DIR, 'results', 'tmp', `${name}.cpuprofile`));
   const t = selfTimes(JSON.parse(readFileSync(join(profDir, file), 'utf8')), ctx.root);
-  const title = `iacdash CPU profile: ${seconds} s of scenario A at saturation (${load.rps.toFixed(0)} req/s under --cpu-prof)`;
   const markdown = profileMarkdown(t, { title });
-  writeFileSync(join(outDir, 'profile-iacdash.md'), markdown);
-  writeFileSync(join(outDir, 'profile-iacdash.json'), `${JSON.stringify({ load, total_ms: t.total_ms, categories: t.categories, functions: t.functions.slice(0, 50), files: t.files.slice(0, 30) }, null, 1)}\n`);
+  writeFileSync(join(outDir, `${name}.md`), markdown);
+  writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify({ load, total_ms: t.total_ms, categories: t.categories, functions: t.functions.slice(0, 50), files: t.files.slice(0, 30) }, null, 1)}\n`);
   return { markdown };
+}
+
+/**
+ * Profiles iacdash as scenario C's header-only ext_proc sidecar: Envoy in
+ * front, wrk at saturation; writes profile-iacdash-extproc.{md,json}.
+ */
+export async function profileExtProc(ctx, seconds, outDir) {
+  const state = scenarioC.setup(ctx);
+  const profDir = join(ctx.workDir, 'cpuprof-extproc');
+  const running = await startEnvoyStack(ctx, {
+    httpFilters: (cluster) => [extProcFilter(cluster)],
+    startSidecar: () => startIacdash({ root: ctx.root, core: ctx.cores.server, scripts: [{ name: 'request-transformation', file: state.scriptFile }], workDir: ctx.workDir, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`], name: 'iacdash (profiled)' }),
+  });
+  running.mix = state.headerMix;
+  let load;
+  try {
+    await scenarioC.verify(ctx, state, running, { name: C.extproc, role: 'subject' });
+    load = await scenarioC.saturate(ctx, state, running, seconds, 'profile');
+  } finally {
+    await running.stop();
+  }
+  return writeProfile(ctx, profDir, outDir, 'profile-iacdash-extproc', `iacdash CPU profile: ${seconds} s of scenario C's header-only ext_proc at saturation (${load.rps.toFixed(0)} req/s under --cpu-prof; one request-headers message per request)`, load);
 }

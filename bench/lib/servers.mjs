@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BENCH_DIR, POLICIES_DIR } from './paths.mjs';
-import { Child, freePorts, httpGet, pinned } from './proc.mjs';
+import { Child, freePorts, httpGet, httpPost, pinned } from './proc.mjs';
 
 /** The pinned tools of the root package (same lookup as src/tools/locate.ts, overrides included). */
 export function rootTool(root, name) {
@@ -54,12 +54,19 @@ async function started(child, probe) {
   }
 }
 
-/** `iacdash serve` from `root` (a checkout with dist/ built) on a bundle file it polls. */
-export async function startIacdash({ root, core, bundle, workDir, nodeArgs = [], name = 'iacdash' }) {
+/**
+ * `iacdash serve` from `root` (a checkout with dist/ built) on a bundle file
+ * it polls, or (`scripts`: `[{ name, file }]`) as an ext_proc Lua sidecar.
+ */
+export async function startIacdash({ root, core, bundle, scripts, workDir, nodeArgs = [], name = 'iacdash' }) {
   const [grpcPort, httpPort] = await freePorts(2);
   const config = join(workDir, `iacdash-${grpcPort}.yaml`);
-  // Defaults otherwise (bundle poll every 1000 ms, log level info): the bench runs what users run.
-  writeFileSync(config, `server:\n  addr: "127.0.0.1:${grpcPort}"\n  http_addr: "127.0.0.1:${httpPort}"\nbundle:\n  path: ${JSON.stringify(bundle)}\n`);
+  // Defaults otherwise (bundle and script poll every 1000 ms, log level info): the bench runs what users run.
+  writeFileSync(config, [
+    `server:\n  addr: "127.0.0.1:${grpcPort}"\n  http_addr: "127.0.0.1:${httpPort}"\n`,
+    bundle === undefined ? '' : `bundle:\n  path: ${JSON.stringify(bundle)}\n`,
+    scripts === undefined ? '' : `extproc:\n  scripts: ${JSON.stringify(scripts)}\n`,
+  ].join(''));
   const [cmd, args] = pinned(core, process.execPath, [...nodeArgs, join(root, 'bin', 'iacdash.js'), 'serve', '--config', config]);
   const child = new Child(name, cmd, args, { cwd: workDir });
   const readyUrl = `http://127.0.0.1:${httpPort}/ready`;
@@ -111,13 +118,33 @@ export async function startBareGrpc({ core, name = 'bare grpc-js' }) {
   return { name, pid: child.pid, grpcPort, readyMs, output: () => child.output(), stop: () => child.stop() };
 }
 
+/** The echo upstream (servers/echo-upstream.mjs): 200 and a JSON echo of the request. */
+export async function startEchoUpstream({ core, name = 'echo upstream' }) {
+  const [port] = await freePorts(1);
+  const [cmd, args] = pinned(core, process.execPath, [join(BENCH_DIR, 'servers', 'echo-upstream.mjs'), '--port', String(port)]);
+  const child = new Child(name, cmd, args);
+  const readyMs = await started(child, async () => (await httpGet(`http://127.0.0.1:${port}/ready`)).status === 200);
+  return { name, pid: child.pid, port, readyMs, output: () => child.output(), stop: () => child.stop() };
+}
+
 /**
- * Envoy (one worker) with a listener whose route answers 200 itself, and
- * `httpFilters` before the router; `clusters` are added as given. Ready
- * when the admin port says LIVE.
+ * Envoy (one worker) with a listener (stat prefix `ingress`) that runs
+ * `httpFilters` before the router. Its route answers 200 itself, or, with
+ * `upstreamPort`, proxies to that loopback HTTP/1.1 port (cluster
+ * `upstream`). `clusters` are added as given. Ready when the admin port
+ * says LIVE.
  */
-export async function startEnvoy({ root, core, workDir, httpFilters, clusters = [], name = 'envoy' }) {
+export async function startEnvoy({ root, core, workDir, httpFilters, clusters = [], upstreamPort, name = 'envoy' }) {
   const [listenPort, adminPort] = await freePorts(2);
+  const action = upstreamPort === undefined
+    ? { direct_response: { status: 200, body: { inline_string: 'hello from the backend\n' } } }
+    : { route: { cluster: 'upstream' } };
+  const upstream = upstreamPort === undefined ? [] : [{
+    name: 'upstream',
+    type: 'STATIC',
+    connect_timeout: '1s',
+    load_assignment: { cluster_name: 'upstream', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: upstreamPort } } } }] }] },
+  }];
   const bootstrap = {
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: adminPort } } },
     static_resources: {
@@ -137,7 +164,7 @@ export async function startEnvoy({ root, core, workDir, httpFilters, clusters = 
                 virtual_hosts: [{
                   name: 'backend',
                   domains: ['*'],
-                  routes: [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: 'hello from the backend\n' } } }],
+                  routes: [{ match: { prefix: '/' }, ...action }],
                 }],
               },
               http_filters: [
@@ -148,7 +175,7 @@ export async function startEnvoy({ root, core, workDir, httpFilters, clusters = 
           }],
         }],
       }],
-      clusters,
+      clusters: [...upstream, ...clusters],
     },
   };
   const file = join(workDir, `envoy-${listenPort}.json`);
@@ -171,6 +198,12 @@ export async function startEnvoy({ root, core, workDir, httpFilters, clusters = 
         if (m) out[m[1]] = Number(m[2]);
       }
       return out;
+    },
+    /** Sets loggers' levels at runtime (admin `POST /logging?paths=lua:info,...`): `{ lua: 'info' }`. */
+    logLevels: async (levels) => {
+      const query = `paths=${Object.entries(levels).map(([k, v]) => `${k}:${v}`).join(',')}`;
+      const r = await httpPost(`${admin}/logging?${query}`);
+      if (r.status !== 200) throw new Error(`Envoy admin /logging?${query} answered ${r.status}: ${r.body}`);
     },
     output: () => child.output(),
     stop: () => child.stop(),

@@ -43,7 +43,12 @@ export function resultsSvg(run) {
     const panels = [
       ['Throughput at saturation (higher is better)', 'req/s', (c) => c.median.saturation?.rps],
       [`p99 at ${num(s.fixed_rps)} req/s (lower is better)`, 'µs', (c) => c.median.fixed?.p99_us],
-      ['Server CPU per request at saturation (lower is better)', 'µs', (c) => (c.median.cpu_s_per_10k_at_saturation?.server ?? NaN) * 100],
+      s.basis === 'server+envoy'
+        ? ['Sidecar + Envoy CPU per request at saturation (lower is better)', 'µs', (c) => {
+          const cpu = c.median.cpu_s_per_10k_at_saturation ?? {};
+          return cpu.server === undefined && cpu.envoy === undefined ? NaN : ((cpu.server ?? 0) + (cpu.envoy ?? 0)) * 100;
+        }]
+        : [`${s.server_label ?? 'Server'} CPU per request at saturation (lower is better)`, 'µs', (c) => (c.median.cpu_s_per_10k_at_saturation?.server ?? NaN) * 100],
     ];
     // Two panels a row.
     for (let i = 0; i < panels.length; i += 2) {

@@ -51,6 +51,29 @@ export function httpStatus(port, { method, path, headers, body }) {
   });
 }
 
+/** One HTTP request; resolves `{ status, headers, body }` (status 0 on a connection error). */
+export function httpExchange(port, { method, path, headers, body }) {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers, agent: false, timeout: 5000 }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', () => resolve({ status: 0, headers: {}, body: '' }));
+    req.on('timeout', () => req.destroy());
+    req.end(body);
+  });
+}
+
+/** Parses JSON text, or undefined. */
+export function jsonOrUndefined(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Throws unless every HTTP request of the mix gets its expected status through Envoy on `port`. */
 export async function verifyHttpMix(name, port, mix, { allOk = false } = {}) {
   for (const r of mix) {

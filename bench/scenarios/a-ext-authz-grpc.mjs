@@ -19,6 +19,12 @@ export default {
   title: 'ext_authz, gRPC direct',
   subject: 'iacdash',
   generators: ['ghz'],
+  targets: [
+    { of: 'iacdash', against: 'opa-envoy-plugin', metric: 'throughput', min: 1.5 },
+    { of: 'iacdash', against: 'opa-envoy-plugin', metric: 'p99', max: 1 },
+    { of: 'iacdash', against: 'bare grpc-js', metric: 'throughput', min: 0.8 },
+    { of: 'iacdash', against: 'opa-envoy-plugin', metric: 'rss', max: 1 },
+  ],
 
   async setup(ctx) {
     const mix = await checkRequestMix();

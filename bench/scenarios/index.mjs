@@ -1,5 +1,7 @@
-/** Every scenario, by id. C (ext_proc) and D (wasm filters) slot in here as more files. */
+/** Every scenario, by id, in the order a run takes them. */
 import a from './a-ext-authz-grpc.mjs';
 import b from './b-ext-authz-envoy.mjs';
+import c from './c-transforms-envoy.mjs';
+import d from './d-wasm-filters.mjs';
 
-export const SCENARIOS = [a, b];
+export const SCENARIOS = [a, b, c, d];

@@ -14,7 +14,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { medianOf, rotate } from '../lib/driver.mjs';
 import { selfTimes } from '../lib/profile.mjs';
-import { resultsMarkdown } from '../lib/report.mjs';
+import { resultsMarkdown, targetResult } from '../lib/report.mjs';
+import { luaLiteral } from '../lib/filters.mjs';
 import { checkRequestMix, delimited, HTTP_MIX } from '../lib/requests.mjs';
 import { importDist } from '../lib/paths.mjs';
 import { median, percentile } from '../lib/stats.mjs';
@@ -88,6 +89,33 @@ test('selfTimes attributes each sample interval to the sampled function', () => 
   assert.equal(t.categories.find((c) => c.category === 'other').self_ms, 4);
 });
 
+test('luaLiteral writes a Lua table constructor for a JSON value', () => {
+  assert.equal(luaLiteral({ a: 'say "hi"\\', b: [1, true, null], 'x-y': { n: -2.5 } }), '{["a"] = "say \\"hi\\"\\\\", ["b"] = {1, true, nil}, ["x-y"] = {["n"] = -2.5}}');
+  // A control character becomes a three-digit escape, so a digit after it is not swallowed.
+  assert.equal(luaLiteral('a\n1'), '"a\\0101"');
+});
+
+test('a target is met, not met, or without a figure', () => {
+  const s = {
+    contenders: {
+      x: { median: { saturation: { rps: 80 }, fixed: { p99_us: 10 }, peak_rss_mib: 50 } },
+      y: { median: { saturation: { rps: 100 }, fixed: { p99_us: 20 }, peak_rss_mib: 40 } },
+      z: { median: {} },
+    },
+  };
+  assert.deepEqual(targetResult(s, { of: 'x', against: 'y', metric: 'throughput', min: 0.7 }), { ratio: 0.8, met: true });
+  assert.deepEqual(targetResult(s, { of: 'x', against: 'y', metric: 'throughput', min: 0.9 }), { ratio: 0.8, met: false });
+  assert.deepEqual(targetResult(s, { of: 'x', against: 'y', metric: 'p99', max: 1 }), { ratio: 0.5, met: true });
+  assert.deepEqual(targetResult(s, { of: 'x', against: 'y', metric: 'rss', max: 1 }), { ratio: 1.25, met: false });
+  assert.equal(targetResult(s, { of: 'x', against: 'z', metric: 'throughput', min: 1 }).met, undefined);
+  // Capacity: requests per CPU second, so half the CPU per request is twice the capacity.
+  const u = { contenders: { p: { median: { cpu_s_per_10k_at_saturation: { server: 2 } } }, q: { median: { cpu_s_per_10k_at_saturation: { server: 4 } } } } };
+  assert.deepEqual(targetResult(u, { of: 'p', against: 'q', metric: 'capacity', min: 0.9 }), { ratio: 2, met: true });
+  // Sidecar + Envoy together when the scenario says so.
+  const t = { basis: 'server+envoy', contenders: { a: { median: { peak_rss_mib: 10, peak_rss_mib_envoy: 30 } }, b: { median: { peak_rss_mib_envoy: 20 } } } };
+  assert.deepEqual(targetResult(t, { of: 'a', against: 'b', metric: 'rss', max: 1 }), { ratio: 2, met: false });
+});
+
 test('svg text is escaped', () => {
   assert.equal(esc('a<b & "c">'), 'a&lt;b &amp; &quot;c&quot;&gt;');
 });
@@ -99,7 +127,7 @@ test('smoke run: every scenario, every contender, with well-formed outputs', { t
     assert.equal(r.status, 0, `run.mjs --smoke failed:\n${r.stderr}\n${r.stdout}`);
     const run = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
     assert.equal(run.smoke, true);
-    assert.deepEqual(run.scenarios.map((s) => s.id), ['A', 'B']);
+    assert.deepEqual(run.scenarios.map((s) => s.id), ['A', 'B', 'C', 'D']);
     for (const s of run.scenarios) {
       assert.ok(s.fixed_rps >= 1, `${s.id}: a fixed rate was chosen`);
       const names = Object.keys(s.contenders);
@@ -111,8 +139,9 @@ test('smoke run: every scenario, every contender, with well-formed outputs', { t
         assert.ok(Number.isFinite(m.ready_ms), `${s.id} ${name}: time to ready`);
         // At half the slowest saturation nothing may fail (at saturation an overloaded CI machine may time out).
         if (s.id === 'A') assert.equal(m.fixed.non_ok, 0, `${s.id} ${name}: only OK answers`);
-        if (s.id === 'B') assert.equal(m.fixed.failed, 0, `${s.id} ${name}: no failed request`);
-        if (c.role !== 'ceiling' || s.id === 'A') assert.ok(m.peak_rss_mib > 0, `${s.id} ${name}: peak RSS`);
+        if (s.id !== 'A') assert.equal(m.fixed.failed, 0, `${s.id} ${name}: no failed request`);
+        if (s.id === 'A' || s.id === 'D' || (s.id === 'B' && c.role !== 'ceiling')) assert.ok(m.peak_rss_mib > 0, `${s.id} ${name}: peak RSS`);
+        if (s.id === 'C') assert.ok(m.peak_rss_mib_envoy > 0, `${s.id} ${name}: Envoy's peak RSS`);
       }
     }
     const a = run.scenarios.find((s) => s.id === 'A');
@@ -120,15 +149,61 @@ test('smoke run: every scenario, every contender, with well-formed outputs', { t
     assert.equal(a.extras.rounds[0].hot_swap_non_ok, 0, 'no failed request during the hot swap');
     assert.equal(a.extras.rounds[0].hot_swap_ms_each.length, 2);
 
+    // C: what the echo upstream received, as each contender's check recorded it before load.
+    const c = run.scenarios.find((s) => s.id === 'C');
+    assert.equal(c.extras.rounds[0].hot_swap_non_ok, 0, 'no failed request during the script hot swap');
+    assert.equal(c.extras.rounds[0].hot_swap_ms_each.length, 2);
+    const seen = (sc, name) => sc.contenders[name].rounds[0].verified;
+    for (const name of ['ext_proc → iacdash', 'native Lua']) {
+      const got = seen(c, name);
+      assert.deepEqual(got.map((g) => g.upstream_path), ['/v1/orders?limit=10', '/v1/users/42', '/api/v2/teams/042/projects?page=2', '/v1/orders/17'], `${name}: /api/v1/ rewritten to /v1/`);
+      assert.deepEqual(got.map((g) => g.upstream_accept), ['application/json', '*/*', 'text/html', 'application/json'], `${name}: accept lowercased`);
+      assert.ok(got.every((g) => g.upstream_x_user_id === null), `${name}: the client's x-user-id dropped`);
+    }
+    for (const name of ['ext_proc → iacdash, body', 'native Lua, body']) {
+      for (const g of seen(c, name)) {
+        assert.match(g.upstream_path, /^\/v1\/orders/, `${name} ${g.request}: path rewritten`);
+        assert.ok(g.upstream_body_request_id && g.upstream_body_request_id === g.upstream_x_request_id, `${name} ${g.request}: the body carries the request id`);
+        assert.equal(g.upstream_body_keeps_fields, true, `${name} ${g.request}: the body keeps the client's fields`);
+      }
+    }
+    const plain = seen(c, 'no filter');
+    assert.equal(plain[0].upstream_path, '/api/v1/orders?limit=10', 'no filter: the path as sent');
+    assert.equal(plain[0].upstream_x_user_id, 'spoofed', 'no filter: x-user-id as sent');
+
+    // D: custom-auth and request-logger, as wasm and as Lua, answered and logged alike.
+    const d = run.scenarios.find((s) => s.id === 'D');
+    for (const name of ['wasm filters', 'Lua equivalent']) {
+      const got = Object.fromEntries(seen(d, name).map((g) => [g.request, g]));
+      assert.deepEqual({ ...got['no credentials'] }, { request: 'no credentials', status: 401, reason: 'missing credentials', www_authenticate: 'Bearer realm="iacdash"', logged_status: 401 }, `${name}: a request without credentials is denied`);
+      assert.equal(got['forged JWT'].status, 401, `${name}: a forged JWT is denied`);
+      assert.equal(got['forged JWT'].reason, 'bad token signature');
+      assert.equal(got['bob key DELETE order'].status, 403, `${name}: a key without the scope is forbidden`);
+      assert.equal(got['alice key GET orders'].upstream_subject, 'alice', `${name}: the API key's subject upstream`);
+      assert.equal(got['carol JWT GET orders'].upstream_subject, 'carol', `${name}: the JWT's subject upstream`);
+      assert.equal(got['carol JWT GET orders'].upstream_method, 'jwt');
+      assert.equal(got['anonymous, spoofed identity'].upstream_subject, null, `${name}: a client-sent identity header never reaches the upstream`);
+      assert.ok(Object.values(got).every((g) => g.logged_status === g.status), `${name}: one log line per request, with its status`);
+    }
+    assert.equal(Object.fromEntries(seen(d, 'no filter').map((g) => [g.request, g]))['anonymous, spoofed identity'].upstream_subject, 'mallory', 'no filter: the spoofed header passes');
+
     const md = readFileSync(join(out, 'latest.md'), 'utf8');
     assert.equal(md, resultsMarkdown(run));
     assert.match(md, /\| Contender \| Throughput at saturation/);
     assert.match(md, /\| opa-envoy-plugin \(peer\) \| \d+\.\d\d× \|/);
+    assert.match(md, /\| native Lua \(peer\) \| \d+\.\d\d× \|/);
+    assert.match(md, /\| native Lua, body \(peer\) \| \d+\.\d\d× \|/);
+    assert.match(md, /\| Lua equivalent \(peer\) \| \d+\.\d\d× \|/);
+    assert.match(md, /- throughput of ext_proc → iacdash ÷ native Lua ≥ 0\.7×: \d+\.\d\d×, \*\*(met|not met)\*\*/);
+    assert.match(md, /- throughput of wasm filters ÷ no filter ≥ 0\.9×: \d+\.\d\d×, \*\*(met|not met)\*\*/);
+    assert.match(md, /- capacity \(1 ÷ sidecar \+ Envoy CPU per request at saturation\) of ext_proc → iacdash ÷ native Lua ≥ 0\.7×: \d+\.\d\d×, \*\*(met|not met)\*\*/);
     const svg = readFileSync(join(out, 'latest.svg'), 'utf8');
     assert.equal(svg, resultsSvg(run));
     assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"[^>]*>/);
     assert.ok(svg.trimEnd().endsWith('</svg>'));
-    assert.equal((svg.match(/<rect /g) ?? []).length, 1 + 2 * 3 * 3 + 3, 'background, 3 bars per contender and scenario, legend');
+    const bars = run.scenarios.reduce((n, sc) => n + 3 * Object.keys(sc.contenders).length, 0);
+    assert.equal(bars, 3 * (3 + 3 + 5 + 3));
+    assert.equal((svg.match(/<rect /g) ?? []).length, 1 + bars + 3, 'background, 3 bars per contender and scenario, legend');
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
