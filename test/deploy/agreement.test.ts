@@ -3,11 +3,15 @@
 // Dockerfile and iacdash's own defaults (src/config/schema.ts) must agree.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { parse, stringify } from 'yaml';
 import { parseConfig, splitHostPort } from '../../src/config/load.js';
 import { buildBundle, REPO, tempDir } from '../helpers/bundles.js';
+import { envoyPackageDefinition } from '../../src/server/protos.js';
+import { check, type CheckResult } from '../helpers/grpc.js';
 import { startSidecar } from '../helpers/sidecar.js';
+import { makeCa, secretDir } from '../helpers/tls.js';
 import { envoyFilterFragments } from './envoy-fragments.js';
 import { CHART, DEPLOY, helmTemplate, kustomizeBuild, loadManifests, only, yamlFiles, type K8sObject } from './harness.js';
 
@@ -105,8 +109,91 @@ t.test('the Istio resources point at the Service iacdash serves', async (t) => {
   t.same(Object.keys(relaxed.spec.portLevelMtls), [String(HTTP)]);
   t.same(relaxed.spec.selector.matchLabels, { 'app.kubernetes.io/name': only(shared, 'Service').spec.selector['app.kubernetes.io/name'] });
 
-  const cert = only(loadManifests(join(DEPLOY, 'cert-manager', 'certificate.yaml')), 'Certificate');
+  const cert = only(loadManifests(join(DEPLOY, 'cert-manager', 'certificate.yaml')), 'Certificate', 'iacdash-grpc');
   t.ok(cert.spec.dnsNames.includes(fqdn), 'the certificate names the Service');
+});
+
+t.test('TLS: cert-manager, the chart and iacdash agree on the Secret, its keys and the names; iacdash serves it', async (t) => {
+  const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8'));
+  const certs = loadManifests(join(DEPLOY, 'cert-manager', 'certificate.yaml'));
+  const serving = only(certs, 'Certificate', 'iacdash-grpc');
+  t.equal(serving.spec.secretName, values.tls.secretName, 'the example Certificate writes the Secret the chart mounts');
+  const objects = helmTemplate(['--set-file', `bundle.file=${bundle}`, '-f', join(CHART, 'ci', 'tls-values.yaml')]);
+  const rendered = only(objects, 'Certificate');
+  t.same(
+    [rendered.spec.secretName, rendered.spec.dnsNames, rendered.spec.usages, rendered.spec.issuerRef],
+    [serving.spec.secretName, serving.spec.dnsNames, serving.spec.usages, serving.spec.issuerRef],
+    'the chart\'s Certificate is the example\'s',
+  );
+  t.same(values.tls.certificate.issuerRef, serving.spec.issuerRef, 'the chart defaults to the example\'s issuer');
+  t.ok(serving.spec.usages.includes('server auth'));
+  const caIssuer = only(certs, serving.spec.issuerRef.kind, serving.spec.issuerRef.name);
+  const caCert = only(certs, 'Certificate', 'iacdash-ca');
+  t.equal(caIssuer.spec.ca.secretName, caCert.spec.secretName, 'the serving certificate comes from the CA issuer');
+  t.equal(caCert.metadata.namespace, 'cert-manager', 'a ClusterIssuer reads its CA Secret from cert-manager\'s namespace');
+  t.equal(caCert.spec.isCA, true);
+  const client = only(certs, 'Certificate', 'iacdash-client');
+  t.same([client.spec.issuerRef, client.spec.usages.includes('client auth')], [serving.spec.issuerRef, true], 'the client certificate comes from the same CA, so ca.crt verifies it');
+  const grpcFrom = parse(readFileSync(join(CHART, 'ci', 'tls-values.yaml'), 'utf8')).networkPolicy.grpcFrom;
+  t.equal(grpcFrom[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name'], client.metadata.namespace, 'the NetworkPolicy admits the namespace the client certificate is for');
+
+  // The Envoy example verifies the name the serving certificate carries.
+  const example = parse(readFileSync(join(DEPLOY, 'envoy', 'ext-authz-tls.yaml'), 'utf8'));
+  const cluster = example.static_resources.clusters.find((c: any) => c.name === 'iacdash');
+  const fqdn = `${only(shared, 'Service').metadata.name}.${NAMESPACE}.svc.cluster.local`;
+  t.equal(cluster.transport_socket.typed_config.sni, fqdn);
+  t.ok(serving.spec.dnsNames.includes(cluster.transport_socket.typed_config.sni), 'the SNI is on the certificate');
+  t.equal(cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value, GRPC);
+
+  // The rendered config, run for real with a Secret-shaped folder at the mount: mTLS Check answered.
+  const config = configOf(objects);
+  const mount = iacdashContainer(objects).volumeMounts.find((m: any) => m.name === 'iacdash-tls').mountPath;
+  const ca = makeCa();
+  const secret = secretDir(ca, ca.issue('iacdash', 'server', [fqdn]));
+  const tls = Object.fromEntries(Object.entries(config.server.tls).map(([k, v]) => [k, typeof v === 'string' ? v.replace(`${mount}/`, `${secret}/`) : v]));
+  t.same(Object.keys(tls).sort(), ['cert_file', 'client_ca_file', 'key_file', 'poll_interval_ms']);
+  delete config.server;
+  config.bundle.path = bundle;
+  const running = await startSidecar(stringify(config), { server: { tls } });
+  t.teardown(() => running.stop());
+  t.match(running.logs(), /"grpc_tls":"mtls"/);
+  const envoy = ca.issue('envoy', 'client');
+  const answered = await tlsCheck(running.grpcPort, grpc.credentials.createSsl(readFileSync(ca.cert), readFileSync(envoy.key), readFileSync(envoy.cert)));
+  t.equal(answered.error, null, 'a client with a certificate from the CA is answered');
+  const refused = await tlsCheck(running.grpcPort, grpc.credentials.createSsl(readFileSync(ca.cert)));
+  t.equal(refused.error?.code, grpc.status.UNAVAILABLE, 'no client certificate: refused');
+});
+
+/** One Check over TLS to 127.0.0.1:port, naming localhost (on the test certificates). */
+async function tlsCheck(port: number, credentials: grpc.ChannelCredentials): Promise<CheckResult> {
+  const Ctor = grpc.makeClientConstructor(
+    envoyPackageDefinition()['envoy.service.auth.v3.Authorization'] as unknown as grpc.ServiceDefinition,
+    'Authorization',
+  );
+  const client = new Ctor(`127.0.0.1:${port}`, credentials, { 'grpc.ssl_target_name_override': 'localhost' }) as grpc.Client & Record<string, any>;
+  try {
+    return await check(client, { attributes: { request: { http: { method: 'GET', path: '/', headers: {} } } } });
+  } finally {
+    client.close();
+  }
+}
+
+t.test('the README walk-through names files that exist and chart values that exist', async (t) => {
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Deploy on Istio\n'), readme.indexOf('\n## ', readme.indexOf('## Deploy on Istio\n') + 1));
+  const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8'));
+  // deploy/<folder>/... paths; `deploy/httpbin` and the like are kubectl's resource names.
+  const paths = [...section.matchAll(/\b(deploy\/(?:helm|istio|envoy|cert-manager|observability|kustomize|flux|Dockerfile)[\w./-]*[\w/])/g)].map((m) => m[1]!);
+  t.ok(paths.length >= 10, 'the section points at deploy/');
+  for (const path of new Set(paths)) t.ok(existsSync(join(REPO, path)), `${path} exists`);
+  const keys = [...section.matchAll(/--set(?:-file)? '?([\w.]+)=/g)].map((m) => m[1]!);
+  t.ok(keys.includes('bundle.file') && keys.includes('serviceMonitor.enabled'));
+  for (const key of keys) {
+    t.not(key.split('.').reduce<any>((v, k) => v?.[k], values), undefined, `--set ${key}: a chart value`);
+  }
+  for (const step of ['helm install iacdash deploy/helm/iacdash', 'kubectl apply -f deploy/istio/authorization-policy.yaml', '401 Unauthorized', 'kubectl apply -k deploy/observability']) {
+    t.ok(section.includes(step), `the walk-through has: ${step}`);
+  }
 });
 
 t.test('the GitOps examples point at paths that exist; the Dockerfile runs the same command', async (t) => {

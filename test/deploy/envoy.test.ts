@@ -13,6 +13,10 @@ import { ensureFilter } from '../../wasm-filters/build.mjs';
 import { bootstrapFor, envoyFilterFragments, extAuthzFragments, wasmPluginFragment } from './envoy-fragments.js';
 import { DEPLOY, helmTemplate, loadManifests, yamlFiles } from './harness.js';
 import { buildBundle, tempDir } from '../helpers/bundles.js';
+import { makeCa, secretDir } from '../helpers/tls.js';
+
+/** Where deploy/envoy/ext-authz-tls.yaml expects cert-manager's client Secret. */
+const CLIENT_SECRET_MOUNT = '/etc/iacdash-client';
 
 const bundle = buildBundle('basic', join(tempDir(), 'bundle.tar.gz'));
 const istio = yamlFiles(join(DEPLOY, 'istio')).flatMap((f) => loadManifests(f));
@@ -55,8 +59,13 @@ t.test('a broken fragment is rejected, so the check above can fail', async (t) =
 t.test('every Envoy example in deploy/envoy passes envoy --mode validate', async (t) => {
   const files = yamlFiles(join(DEPLOY, 'envoy'));
   t.ok(files.length > 0);
+  // Envoy reads certificate files at load: the client Secret's mount gets files issued here.
+  const ca = makeCa();
+  const secret = secretDir(ca, ca.issue('envoy', 'client'));
   for (const file of files) {
-    const result = await validateEnvoyConfig(parse(readFileSync(file, 'utf8')));
+    const text = readFileSync(file, 'utf8');
+    const result = await validateEnvoyConfig(parse(text.replaceAll(`${CLIENT_SECRET_MOUNT}/`, `${secret}/`)));
     t.ok(result.ok, `${file}: ${result.output}`);
   }
+  t.ok(files.some((f) => readFileSync(f, 'utf8').includes(`${CLIENT_SECRET_MOUNT}/tls.crt`)), 'an example presents the client Secret\'s certificate');
 });

@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
 import { buildBundle, tempDir } from '../helpers/bundles.js';
+import { makeCa, secretDir } from '../helpers/tls.js';
 import { CHART, checkConfig, helmTemplate, only, runTool, type K8sObject } from './harness.js';
 
 const SHARED = join(CHART, 'ci', 'shared-lua-values.yaml');
 const SIDECAR = join(CHART, 'ci', 'sidecar-values.yaml');
+const TLS = join(CHART, 'ci', 'tls-values.yaml');
 const bundle = buildBundle('basic', join(tempDir(), 'bundle.tar.gz'));
 const withBundle = ['--set-file', `bundle.file=${bundle}`];
 
@@ -24,7 +26,7 @@ function extract(objects: K8sObject[]): { config: string; bundle: string } {
 }
 
 t.test('helm lint --strict passes for every ci values file', async (t) => {
-  for (const values of [[], ['-f', SHARED], ['-f', SIDECAR]]) {
+  for (const values of [[], ['-f', SHARED], ['-f', SIDECAR], ['-f', TLS]]) {
     const r = runTool('helm', ['lint', '--strict', CHART, ...withBundle, ...values]);
     t.equal(r.code, 0, `helm lint ${values.join(' ')}: ${r.stdout}${r.stderr}`);
     t.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
@@ -72,6 +74,46 @@ t.test('sidecar mode: iacdash beside the workload, loopback gRPC, local provider
   t.same(policy.spec.selector.matchLabels, { app: 'httpbin' });
 });
 
+t.test('tls: the cert-manager Secret mounted as a directory, server.tls pointing into it, the config loads', async (t) => {
+  const objects = helmTemplate([...withBundle, '-f', TLS]);
+  t.same(
+    objects.map((o) => o.kind).sort(),
+    ['Certificate', 'ConfigMap', 'ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Service'],
+  );
+  const pod = only(objects, 'Deployment').spec.template.spec;
+  const mount = pod.containers[0].volumeMounts.find((m: any) => m.name === 'iacdash-tls');
+  t.equal(mount.subPath, undefined, 'no subPath: the kubelet\'s renewals reach the files');
+  const volume = pod.volumes.find((v: any) => v.name === 'iacdash-tls');
+  t.equal(volume.secret.secretName, only(objects, 'Certificate').spec.secretName, 'the chart\'s Certificate writes the mounted Secret');
+
+  const files = extract(objects);
+  const tls = parse(readFileSync(files.config, 'utf8')).server.tls;
+  // cert-manager's Secret keys, under the mount.
+  t.same(tls, {
+    cert_file: `${mount.mountPath}/tls.crt`,
+    key_file: `${mount.mountPath}/tls.key`,
+    client_ca_file: `${mount.mountPath}/ca.crt`,
+    poll_interval_ms: 1000,
+  });
+  // check-config reads the files: give it a Secret-shaped folder where the pod has the mount.
+  const ca = makeCa();
+  const secret = secretDir(ca, ca.issue('iacdash', 'server'));
+  writeFileSync(files.config, readFileSync(files.config, 'utf8').replaceAll(`${mount.mountPath}/`, `${secret}/`));
+  const r = checkConfig(files.config, files.bundle);
+  t.equal(r.code, 0, r.output);
+  // Without the files, the production loader names the key.
+  const missing = extract(objects);
+  const refused = checkConfig(missing.config, missing.bundle);
+  t.equal(refused.code, 1);
+  t.match(refused.output, /server\.tls\.cert_file: cannot read \/etc\/iacdash\/tls\/tls\.crt: ENOENT/);
+
+  t.equal(only(objects, 'Service').spec.ports[0].appProtocol, 'tls', 'Istio passes iacdash\'s own TLS through');
+  t.same(only(objects, 'NetworkPolicy').spec.ingress[0].from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'edge' } } }], 'grpcFrom admits the named callers');
+  const plain = helmTemplate(withBundle);
+  t.equal(plain.filter((o) => o.kind === 'Certificate').length, 0, 'off by default');
+  t.equal(parse(only(plain, 'ConfigMap', 'iacdash-config').data['iacdash.yaml']).server.tls, undefined);
+});
+
 t.test('an existing bundle ConfigMap is mounted instead of rendered', async (t) => {
   const objects = helmTemplate(['--set', 'bundle.existingConfigMap=my-bundle']);
   t.equal(objects.filter((o) => o.metadata.name === 'iacdash-bundle').length, 0);
@@ -84,6 +126,8 @@ t.test('values iacdash cannot serve fail the render with the reason', async (t) 
     [[], /bundle: set bundle.file/],
     [[...withBundle, '--set', 'bundle.url=https://example.com/bundle.tar.gz'], /bundle.url: fetching the bundle from a URL is not supported by iacdash yet/],
     [[...withBundle, '--set', 'mode=daemonset'], /mode must be shared or sidecar, got "daemonset"/],
+    [[...withBundle, '-f', SIDECAR, '--set', 'tls.enabled=true'], /tls.enabled: in sidecar mode gRPC listens on 127.0.0.1/],
+    [[...withBundle, '--set', 'tls.certificate.create=true'], /tls.certificate.create: needs tls.enabled=true/],
   ];
   for (const [args, message] of cases) {
     t.throws(() => helmTemplate(args), { message }, args.join(' '));

@@ -59,7 +59,7 @@ t.test('the validator rejects broken objects', async (t) => {
   filter.spec.configPatches[0].applyTo = 'HTTP_FILTERS';
   t.throws(() => validateObject(filter, 'mutated'), /configPatches\/0\/applyTo must be equal to one of the allowed values/);
 
-  const cert = structuredClone(only(loadManifests(join(DEPLOY, 'cert-manager', 'certificate.yaml')), 'Certificate'));
+  const cert = structuredClone(only(loadManifests(join(DEPLOY, 'cert-manager', 'certificate.yaml')), 'Certificate', 'iacdash-grpc'));
   delete cert.spec.secretName;
   t.throws(() => validateObject(cert, 'mutated'), /secretName/);
 

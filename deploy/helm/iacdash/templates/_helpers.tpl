@@ -35,6 +35,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- if .Values.bundle.url -}}
 {{- fail "bundle.url: fetching the bundle from a URL is not supported by iacdash yet; use bundle.file or bundle.existingConfigMap" -}}
 {{- end -}}
+{{- if and .Values.tls.enabled (eq .Values.mode "sidecar") -}}
+{{- fail "tls.enabled: in sidecar mode gRPC listens on 127.0.0.1 for the pod's istio-proxy only; TLS is for the shared mode" -}}
+{{- end -}}
+{{- if and .Values.tls.certificate.create (not .Values.tls.enabled) -}}
+{{- fail "tls.certificate.create: needs tls.enabled=true" -}}
+{{- end -}}
 {{- if and (not .Values.bundle.file) (not .Values.bundle.existingConfigMap) -}}
 {{- fail "bundle: set bundle.file (--set-file bundle.file=build/policies.tar.gz) or bundle.existingConfigMap" -}}
 {{- end -}}
@@ -43,8 +49,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{/* iacdash.yaml: the user's config with the listeners and bundle path the chart mounts. In sidecar mode gRPC listens on loopback only. */}}
 {{- define "iacdash.config" -}}
 {{- $grpcHost := ternary "127.0.0.1" "" (eq .Values.mode "sidecar") -}}
+{{- $server := dict "addr" (printf "%s:%v" $grpcHost .Values.ports.grpc) "http_addr" (printf ":%v" .Values.ports.http) -}}
+{{- with .Values.tls }}{{ if .enabled -}}
+{{- $tls := dict "cert_file" (printf "%s/tls.crt" .mountPath) "key_file" (printf "%s/tls.key" .mountPath) "poll_interval_ms" .pollIntervalMs -}}
+{{- if .requireClientCert }}{{ $_ := set $tls "client_ca_file" (printf "%s/ca.crt" .mountPath) }}{{ end -}}
+{{- $_ := set $server "tls" $tls -}}
+{{- end }}{{ end -}}
 {{- $fixed := dict
-  "server" (dict "addr" (printf "%s:%v" $grpcHost .Values.ports.grpc) "http_addr" (printf ":%v" .Values.ports.http))
+  "server" $server
   "bundle" (dict "path" (printf "/etc/iacdash/bundle/%s" .Values.bundle.key)) -}}
 {{- $config := mergeOverwrite (deepCopy .Values.config) $fixed -}}
 {{- toYaml $config -}}
@@ -81,6 +93,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
     - { name: iacdash-config, mountPath: /etc/iacdash/iacdash.yaml, subPath: iacdash.yaml, readOnly: true }
     - { name: iacdash-bundle, mountPath: /etc/iacdash/bundle, readOnly: true }
     - { name: iacdash-lua, mountPath: /etc/iacdash/lua, readOnly: true }
+    {{- if .Values.tls.enabled }}
+    - { name: iacdash-tls, mountPath: {{ .Values.tls.mountPath }}, readOnly: true }
+    {{- end }}
 {{- end -}}
 
 {{- define "iacdash.volumes" -}}
@@ -90,4 +105,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   configMap: { name: {{ include "iacdash.bundleConfigMap" . }} }
 - name: iacdash-lua
   configMap: { name: {{ include "iacdash.luaConfigMap" . }}, optional: true }
+{{- if .Values.tls.enabled }}
+- name: iacdash-tls
+  secret: { secretName: {{ .Values.tls.secretName }} }
+{{- end }}
 {{- end -}}
