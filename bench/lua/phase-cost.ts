@@ -1,14 +1,14 @@
-// Per-phase cost of the Lua runtime (src/lua), and the per-stream isolation
-// strategy it uses (one VM per script, fresh globals per stream) against the
-// alternative (a fresh VM per stream). Prints a table; not a test.
+// Per-phase cost of the Lua runtime (src/lua): streams in the script's shared
+// state (top level run once, as Envoy's worker state), against the older
+// isolated streams (fresh globals and the top level per stream) and a fresh VM
+// per stream. Prints a table; not a test.
 //
 //   node --import=./node_modules/@tapjs/typescript/dist/esm/import.mjs bench/lua/phase-cost.ts
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { installApi } from '../../src/lua/api.js';
-import { lua, toLua } from '../../src/lua/fengari.js';
+import { toLua } from '../../src/lua/fengari.js';
 import { LuaScript, resolveLimits, type HeaderList, type PhaseStep } from '../../src/lua/index.js';
-import { initStream } from '../../src/lua/stream.js';
+import { compileChunk, loadState } from '../../src/lua/state.js';
 import { LuaVm } from '../../src/lua/vm.js';
 
 const LUA_DIR = fileURLToPath(new URL('../../lua/', import.meta.url));
@@ -53,7 +53,9 @@ rows.push(['compile authentication.lua (once per script)', measure(() => LuaScri
 rows.push(['compile request-transformation.lua (once per script)', measure(() => LuaScript.compile(source('request-transformation.lua'), 'r.lua'), 50)]);
 
 rows.push(['tiny header add: new stream + request phase', measure(() => expect(tiny.newStream().begin('request', authRequest, { endOfStream: true }), 'done'), N)]);
+rows.push(['  isolated stream (fresh globals + top level, as before)', measure(() => expect(tiny.newStream({}, { isolated: true }).begin('request', authRequest, { endOfStream: true }), 'done'), N)]);
 rows.push(['authentication: new stream + request phase', measure(() => expect(auth.newStream().begin('request', authRequest, { endOfStream: true }), 'done'), N)]);
+rows.push(['  isolated stream (fresh globals + top level, as before)', measure(() => expect(auth.newStream({}, { isolated: true }).begin('request', authRequest, { endOfStream: true }), 'done'), N)]);
 rows.push(['authentication: request + response phases', measure(() => {
   const s = auth.newStream();
   expect(s.begin('request', authRequest, { endOfStream: true }), 'done');
@@ -61,28 +63,21 @@ rows.push(['authentication: request + response phases', measure(() => {
 }, N)]);
 rows.push(['authentication: 401 through respond()', measure(() => expect(auth.newStream().begin('request', [[':path', '/']], { endOfStream: true }), 'respond'), N)]);
 
-// Where the per-stream time goes: fresh globals, then the script's top level.
+// What a state build costs (once per script, and after a violation): fresh globals, then the top level.
 const vm = new LuaVm(resolveLimits());
 rows.push(['  part: fresh globals (env + library copies)', measure(() => vm.createEnv(), N)]);
-const authChunk = (auth as unknown as { chunk: Parameters<typeof initStream>[0] }).chunk;
-rows.push(['  part: fresh globals + authentication.lua top level', measure(() => { if (!initStream(authChunk, {}).ok) throw new Error('init'); }, N)]);
+const authChunk = compileChunk(toLua(source('authentication.lua')), 'a.lua', resolveLimits());
+rows.push(['  part: fresh globals + authentication.lua top level', measure(() => { if (!loadState(authChunk, {}).ok) throw new Error('init'); }, N)]);
 rows.push(['  part: response phase of a stream whose globals exist', measureWith(() => {
   const s = auth.newStream();
   expect(s.begin('request', authRequest, { endOfStream: true }), 'done');
   return s;
 }, (s) => expect(s.begin('response', [[':status', '200']], { endOfStream: true }), 'done'), N)]);
 
-// The alternative isolation: a whole new VM per stream (state, libraries, sandbox, API, parse, top level).
+// The heaviest isolation: a whole new VM per stream (state, libraries, sandbox, API, parse, top level).
 const authSource = toLua(source('authentication.lua'));
 rows.push(['alternative: fresh VM per stream, authentication request', measure(() => {
-  const v = new LuaVm(resolveLimits());
-  installApi(v);
-  const wrapped = Buffer.concat([Buffer.from('return function(_ENV, ...) '), authSource, Buffer.from('\nend')]);
-  if (v.loadChunk(v.L, wrapped, '@a.lua') !== lua.LUA_OK || lua.lua_pcall(v.L, 0, 1, 0) !== lua.LUA_OK) throw new Error('load');
-  const factory = lua.lua_toproxy(v.L, -1);
-  lua.lua_settop(v.L, 0);
-  const init = initStream({ vm: v, factory, name: 'a.lua' }, {});
-  if (!init.ok) throw new Error('init');
+  if (!loadState(compileChunk(authSource, 'a.lua', resolveLimits()), {}).ok) throw new Error('init');
 }, 200)]);
 
 const json = JSON.stringify({ items: Array.from({ length: 12 }, (_, i) => ({ id: i, name: `item-${i}`, price: i * 1.25, tags: ['a', 'b'] })), customer: 'c-1' });

@@ -142,7 +142,8 @@ export function runFixture(script: string | LuaScript, fixture: LuaFixture | str
     ...(c.ssl !== undefined ? { ssl: c.ssl as StreamContext['ssl'] } : {}),
     now: c.now !== undefined ? () => c.now as number : () => 1_700_000_000_000,
   };
-  const stream = compiled.newStream(ctx);
+  // Each fixture is a first request: private globals, so fixtures do not depend on their order.
+  const stream = compiled.newStream(ctx, { isolated: true });
   const diff: string[] = [];
   const steps: FixtureResult['steps'] = {};
   for (const phase of ['request', 'response'] as const) {

@@ -11,15 +11,18 @@
  * if (step.kind === 'needs_body') step = stream.provideBody(body);            // the whole body
  * // step.kind: 'done' (headers/body mutations), 'respond', 'error', or
  * // 'needs_body_chunk' / 'needs_trailers' (then provideBodyChunk / provideTrailers)
- * step = stream.begin('response', responseHeaders, { endOfStream: true });     // same globals
+ * step = stream.begin('response', responseHeaders, { endOfStream: true });     // same state
  * ```
  *
  * Contract:
  * - `LuaScript.compile(source, name, limits)` parses once and runs the top-level
  *   code once to find `envoy_on_request` / `envoy_on_response` (`script.has`).
- * - `script.newStream(ctx)` gives a stream its own globals; the top level reruns
- *   in them at the first `begin`. Globals set in the request phase are seen by
- *   the response phase of the same stream, never by another stream.
+ * - The script's top level runs once more, at the first `begin` of the first
+ *   stream, in globals that every later stream shares, as Envoy shares a
+ *   worker's Lua state between requests: a global set by one request is seen
+ *   by the next. A phase stopped by a sandbox violation (budget, memory,
+ *   forbidden call) retires that state; the next stream gets a rebuilt one.
+ *   `script.newStream(ctx, { isolated: true })` gives one stream private globals.
  * - A phase is a coroutine. `needs_body` means the script called
  *   `handle:body()`: fetch the whole body and call `provideBody`.
  * - Headers: `HeaderList` in, `HeaderMutation` out (per-name complete value
@@ -29,7 +32,7 @@
  *   `LUA_ERROR_CODES`, the Lua message and a traceback for logs, and the
  *   partial mutations Envoy's own filter would already have applied.
  */
-export { LuaScript } from './script.js';
+export { LuaScript, type NewStreamOptions } from './script.js';
 export { LuaStream, type ProvideOptions } from './stream.js';
 export {
   DEFAULT_LUA_LIMITS,

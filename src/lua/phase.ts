@@ -5,6 +5,7 @@
  */
 import type { LuaProxy, LuaState } from './fengari.js';
 import { HeaderModel } from './headers.js';
+import type { ScriptState } from './state.js';
 import type { LuaVm } from './vm.js';
 import { Budget, type ExecContext } from './vm.js';
 import type { DynamicMetadata, JsonValue, LogEntry, LogLevel, LuaLimits, Phase, StreamContext } from './types.js';
@@ -24,20 +25,25 @@ export interface Responded {
   body?: Buffer;
 }
 
-/** Per-stream state shared by the request and response phases. */
+/** Per-stream state shared by the request and response phases (the Lua globals are the script state's). */
 export class StreamCore {
   /** Dynamic metadata as the script sees it. */
   readonly dm = new Map<string, Record<string, JsonValue>>();
   /** Final request headers, for handle:downstreamRequestHeaders() in the response phase. */
   requestHeaders: HeaderModel | null = null;
+  readonly vm: LuaVm;
+  readonly env: LuaProxy;
+  readonly stringMeta: LuaProxy;
 
   constructor(
-    readonly vm: LuaVm,
+    /** The script state this stream runs in, for both phases, even if it is retired meanwhile. */
+    readonly state: ScriptState,
     readonly ctx: StreamContext,
-    readonly env: LuaProxy,
-    readonly stringMeta: LuaProxy,
     readonly limits: LuaLimits,
   ) {
+    this.vm = state.vm;
+    this.env = state.env;
+    this.stringMeta = state.stringMeta;
     if (ctx.dynamicMetadata !== undefined) this.mergeMetadata(ctx.dynamicMetadata);
   }
 

@@ -1,77 +1,49 @@
 /**
- * A compiled script: parsed once, top-level code checked once, then shared by
- * every stream (each stream reruns the top level in its own globals).
+ * A compiled script: parsed once and checked once (top level run in
+ * throwaway globals, as Envoy checks a script at load), then run by every
+ * stream in one shared state whose top level ran once (see state.ts).
  */
-import { lua, toLua, type LuaProxy } from './fengari.js';
-import { installApi } from './api.js';
-import { initStream, LuaStream, type CompiledChunk } from './stream.js';
+import { toLua } from './fengari.js';
+import { compileChunk, lineOf, loadState, ScriptStates } from './state.js';
+import { LuaStream } from './stream.js';
 import { LuaCompileError, resolveLimits, type LuaLimits, type Phase, type StreamContext } from './types.js';
-import { LuaVm } from './vm.js';
 
-/** Line number in a Lua message "name:12: text" (the first one). */
-function lineOf(message: string, name: string): number | undefined {
-  const i = message.indexOf(`${name}:`);
-  if (i < 0) return undefined;
-  const m = /^(\d+):/.exec(message.slice(i + name.length + 1));
-  return m !== null ? Number(m[1]) : undefined;
+/** Options of {@link LuaScript.newStream}. */
+export interface NewStreamOptions {
+  /**
+   * Private globals for this stream: the top level runs again for it alone,
+   * and nothing it does is seen by other streams (fixtures use this, so each
+   * fixture is a first request). Default false: the script's shared state.
+   */
+  isolated?: boolean;
 }
 
 /** A script compiled for one set of limits. */
 export class LuaScript {
   private constructor(
-    private readonly chunk: CompiledChunk,
+    private readonly states: ScriptStates,
     private readonly entries: ReadonlySet<Phase>,
+    /** The script's name, as it appears in Lua messages ("name:line: …"). */
+    readonly name: string,
     /** The limits the script runs under. */
     readonly limits: LuaLimits,
   ) {}
 
-  /** The script's name, as it appears in Lua messages ("name:line: …"). */
-  get name(): string {
-    return this.chunk.name;
-  }
-
   /**
-   * Parses the source and runs its top-level code once (in throwaway globals),
+   * Parses the source and runs its top-level code once in throwaway globals,
    * as Envoy does when it loads a script. Throws LuaCompileError naming the
    * file and line for a syntax error, or for top-level code that fails or
    * overruns its budget.
    */
   static compile(source: string | Uint8Array, name: string, limits: Partial<LuaLimits> = {}): LuaScript {
     const resolved = resolveLimits(limits);
-    const vm = new LuaVm(resolved);
-    installApi(vm);
-    const L = vm.L;
-    const bytes = typeof source === 'string' ? toLua(source) : source;
-    const chunkname = `@${name}`;
-    // Parse the script as written first, so errors carry its own line numbers.
-    if (vm.loadChunk(L, bytes, chunkname) !== lua.LUA_OK) {
-      const msg = lua.lua_tojsstring(L, -1);
-      lua.lua_settop(L, 0);
-      throw new LuaCompileError(name, lineOf(msg, name), msg);
-    }
-    lua.lua_settop(L, 0);
-    // Then as a function of its globals; the prefix sits on line 1, so lines are unchanged.
-    const wrapped = Buffer.concat([Buffer.from('return function(_ENV, ...) '), bytes, Buffer.from('\nend')]);
-    if (vm.loadChunk(L, wrapped, chunkname) !== lua.LUA_OK || lua.lua_pcall(L, 0, 1, 0) !== lua.LUA_OK) {
-      const msg = lua.lua_tojsstring(L, -1);
-      lua.lua_settop(L, 0);
-      throw new LuaCompileError(name, lineOf(msg, name), msg);
-    }
-    const factory: LuaProxy = lua.lua_toproxy(L, -1);
-    lua.lua_settop(L, 0);
-    const chunk: CompiledChunk = { vm, factory, name };
-
-    const probe = initStream(chunk, {});
+    // A copy: the caller's buffer may change, and a VM fengari broke is compiled again from it.
+    const bytes = typeof source === 'string' ? toLua(source) : Uint8Array.from(source);
+    const chunk = compileChunk(bytes, name, resolved);
+    const probe = loadState(chunk, {});
     if (!probe.ok) throw new LuaCompileError(name, lineOf(probe.message, name), probe.message, probe.code);
-    const entries = new Set<Phase>();
-    probe.core.env(L);
-    for (const phase of ['request', 'response'] as const) {
-      lua.lua_getfield(L, -1, toLua(`envoy_on_${phase}`));
-      if (lua.lua_type(L, -1) === lua.LUA_TFUNCTION) entries.add(phase);
-      lua.lua_pop(L, 1);
-    }
-    lua.lua_settop(L, 0);
-    return new LuaScript(chunk, entries, resolved);
+    const entries = new Set(Object.keys(probe.state.entries) as Phase[]);
+    return new LuaScript(new ScriptStates(chunk, bytes), entries, name, resolved);
   }
 
   /** Whether the script defines envoy_on_request / envoy_on_response (so a transport can skip a phase). */
@@ -79,8 +51,17 @@ export class LuaScript {
     return this.entries.has(fn === 'envoy_on_request' ? 'request' : 'response');
   }
 
-  /** A new per-request state; its globals are created when its first phase begins. */
-  newStream(ctx: StreamContext = {}): LuaStream {
-    return new LuaStream(this.chunk, ctx);
+  /**
+   * A new per-request run. It joins the script's shared state at its first
+   * phase (building it then, top level included, if there is none) and keeps
+   * that state for both phases.
+   */
+  newStream(ctx: StreamContext = {}, opts: NewStreamOptions = {}): LuaStream {
+    return new LuaStream(this.states, ctx, opts.isolated !== true);
+  }
+
+  /** How often the shared state was built (top level run) and retired after a violation, and how many VMs were compiled. */
+  get stateCounts(): Readonly<{ builds: number; retired: number; vms: number }> {
+    return this.states.counts;
   }
 }

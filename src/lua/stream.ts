@@ -1,12 +1,14 @@
 /**
- * One HTTP request's Lua state: fresh globals (the script's top-level code
- * runs once per stream), and the request and response phases, each a
- * coroutine that may yield for the body, a body chunk or the trailers.
+ * One HTTP request's run of a script: the request and response phases, each
+ * a new coroutine in the script's shared state (globals as Envoy's worker
+ * keeps them), each of which may yield for the body, a body chunk or the
+ * trailers.
  */
-import { fromLua, lauxlib, lua, rawGetKey, toLua, type LuaState } from './fengari.js';
+import { lua } from './fengari.js';
 import { pushBody, pushChunk, pushHandle, pushTrailers } from './api.js';
 import { HeaderModel } from './headers.js';
 import { PhaseRun, StreamCore, type Wait } from './phase.js';
+import { describeError, newThread, tracebackOf, type ScriptStates, type StateResult } from './state.js';
 import type {
   BeginOptions,
   HeaderList,
@@ -16,86 +18,6 @@ import type {
   PhaseStep,
   StreamContext,
 } from './types.js';
-import { Budget, type ExecContext, type LuaVm } from './vm.js';
-
-/** What LuaScript hands a stream. */
-export interface CompiledChunk {
-  readonly vm: LuaVm;
-  /** The script as `function(_ENV, ...) <source> end`. */
-  readonly factory: (L: LuaState) => void;
-  readonly name: string;
-}
-
-/** The outcome of running a script's top-level code. */
-export type InitResult = { ok: true; core: StreamCore; logs: PhaseStep['logs'] } | { ok: false; code: LuaErrorCode; message: string; traceback?: string; logs: PhaseStep['logs'] };
-
-/** Runs the top-level code in fresh globals. */
-export function initStream(chunk: CompiledChunk, ctx: StreamContext): InitResult {
-  const vm = chunk.vm;
-  const { env, stringMeta } = vm.createEnv();
-  const core = new StreamCore(vm, ctx, env, stringMeta, vm.limits);
-  const logs: PhaseStep['logs'] = [];
-  const budget = new Budget(vm.limits);
-  const exec: ExecContext = {
-    budget,
-    log: (level, message) => {
-      logs.push({ level, message });
-      try {
-        ctx.onLog?.({ level, message, phase: 'request' });
-      } catch {
-        // ignored, as in PhaseRun.log
-      }
-    },
-    env,
-    stringMeta,
-    now: () => core.now(),
-  };
-  const T = newThread(vm);
-  chunk.factory(T);
-  env(T);
-  const status = vm.resume(T, 1, exec);
-  if (status === lua.LUA_OK) return { ok: true, core, logs };
-  if (status === lua.LUA_YIELD) return { ok: false, code: 'lua_error', message: 'script performed an unexpected yield', logs };
-  const failure = describeError(vm, T, budget);
-  return { ok: false, ...failure, logs };
-}
-
-function newThread(vm: LuaVm): LuaState {
-  const T = lua.lua_newthread(vm.L);
-  lua.lua_pop(vm.L, 1);
-  return T;
-}
-
-/** The Lua error on top of T, classified. */
-function describeError(vm: LuaVm, T: LuaState, budget: Budget): { code: LuaErrorCode; message: string; traceback: string } {
-  const t = lua.lua_type(T, -1);
-  const message =
-    t === lua.LUA_TSTRING || t === lua.LUA_TNUMBER
-      ? fromLua(lua.lua_tostring(T, -1) as Uint8Array)
-      : `(error object is a ${fromLua(lauxlib.luaL_typename(T, -1))} value)`;
-  const traceback = tracebackOf(vm, T, message);
-  let code: LuaErrorCode = 'lua_error';
-  if (budget.killed !== null) code = budget.killed.code;
-  else if (budget.violation !== null && message.includes(budget.violation.message)) code = budget.violation.code;
-  return { code, message, traceback };
-}
-
-/** "message\nstack traceback: …" of the coroutine T (running, suspended or dead). */
-function tracebackOf(vm: LuaVm, T: LuaState, message: string): string {
-  const top = lua.lua_gettop(vm.L);
-  // fengari asserts on some frames of a suspended coroutine (a C function that yielded); skip it then.
-  for (const level of [0, 1]) {
-    try {
-      lauxlib.luaL_traceback(vm.L, T, toLua(message), level);
-      const traceback = lua.lua_tojsstring(vm.L, -1);
-      lua.lua_settop(vm.L, top);
-      return traceback;
-    } catch {
-      lua.lua_settop(vm.L, top);
-    }
-  }
-  return message;
-}
 
 /** Options of the provide* calls; `phase` is needed only when both phases wait at once. */
 export interface ProvideOptions {
@@ -109,14 +31,16 @@ export interface ProvideOptions {
  */
 export class LuaStream {
   private core: StreamCore | null = null;
-  private initFailure: Extract<InitResult, { ok: false }> | null = null;
+  private initFailure: Extract<StateResult, { ok: false }> | null = null;
   private initLogs: PhaseStep['logs'] = [];
   private readonly runs: Partial<Record<Phase, PhaseRun>> = {};
   private closed = false;
 
   constructor(
-    private readonly chunk: CompiledChunk,
+    private readonly states: ScriptStates,
     private readonly ctx: StreamContext,
+    /** False: this stream gets private globals (the top level runs for it alone). */
+    private readonly shared = true,
   ) {}
 
   /** Starts envoy_on_<phase> with the headers of that direction. */
@@ -126,27 +50,24 @@ export class LuaStream {
     if (prev !== undefined) throw new Error(`LuaStream: the ${phase} phase already began`);
     const core = this.ensureCore();
     if (core === null) {
-      const f = this.initFailure as Extract<InitResult, { ok: false }>;
+      const f = this.initFailure as Extract<StateResult, { ok: false }>;
       return {
         kind: 'error', code: f.code, message: f.message, ...(f.traceback !== undefined ? { traceback: f.traceback } : {}),
         partial: {}, logs: this.takeInitLogs(), dynamicMetadata: {}, instructions: 0,
       };
     }
     if (opts.dynamicMetadata !== undefined) core.mergeMetadata(opts.dynamicMetadata);
-    const fname = phase === 'request' ? 'envoy_on_request' : 'envoy_on_response';
+    const entry = core.state.entries[phase];
     const T = newThread(core.vm);
-    core.env(T);
-    rawGetKey(T, -1, fname);
-    lua.lua_remove(T, -2);
     const model = new HeaderModel(headers);
     const run = new PhaseRun(phase, core, T, model, opts.endOfStream);
     this.runs[phase] = run;
-    if (lua.lua_type(T, -1) !== lua.LUA_TFUNCTION) {
-      lua.lua_settop(T, 0);
+    if (entry === undefined) {
       run.finished = true;
       if (phase === 'request') core.requestHeaders = run.headers;
       return { kind: 'done', skipped: true, logs: this.takeInitLogs(), dynamicMetadata: {}, instructions: 0 };
     }
+    entry(T);
     pushHandle(T, run);
     const initLogs = this.takeInitLogs();
     const step = this.drive(run, 1);
@@ -201,7 +122,7 @@ export class LuaStream {
     return this.runs[phase]?.waiting ?? null;
   }
 
-  /** Drops the stream's Lua state; later calls throw. */
+  /** Ends the stream (its coroutines are dropped; the script's state stays); later calls throw. */
   close(): void {
     this.closed = true;
     for (const run of Object.values(this.runs)) {
@@ -213,9 +134,9 @@ export class LuaStream {
   private ensureCore(): StreamCore | null {
     if (this.core !== null) return this.core;
     if (this.initFailure !== null) return null;
-    const r = initStream(this.chunk, this.ctx);
+    const r = this.states.acquire(this.ctx, this.shared);
     this.initLogs = r.logs;
-    if (r.ok) this.core = r.core;
+    if (r.ok) this.core = new StreamCore(r.state, this.ctx, r.state.vm.limits);
     else this.initFailure = r;
     return this.core;
   }
@@ -277,6 +198,7 @@ export class LuaStream {
       return { kind: 'done', ...released, ...run.drain() };
     }
     const failure = describeError(run.stream.vm, run.thread, run.budget);
+    this.states.afterFailure(run.stream.state, failure.code, run.budget);
     const partial = this.release(run, true);
     this.finish(run);
     return { kind: 'error', ...failure, partial, ...run.drain() };

@@ -1,9 +1,10 @@
 /**
  * One Lua VM per compiled script: the sandboxed standard library, the
  * LuaJIT-compatibility shims, the instruction/time/string budget, and the
- * per-stream environments. A stream never shares a mutable Lua value with
- * another: each gets fresh globals and fresh library tables, and the string
- * metatable is switched to the running stream's on every entry.
+ * environments (globals) the script runs in. A script's streams share one
+ * environment, as Envoy's requests share a worker's lua_State (see state.ts);
+ * an environment holds its own copies of the library tables and its own
+ * string metatable, so a retired one leaves nothing behind in the VM.
  */
 import {
   fromLua,
@@ -39,6 +40,8 @@ export class Budget implements StringGuard {
   killed: Violation | null = null;
   /** Last forbidden/unsupported call, to classify an uncaught error. */
   violation: Violation | null = null;
+  /** fengari itself threw (a bug, or an allocation V8 refused): its VM is not trusted afterwards. */
+  internal = false;
   readonly maxBytes: number;
 
   constructor(readonly limits: LuaLimits) {
@@ -78,9 +81,9 @@ export interface ExecContext {
   budget: Budget;
   /** Where print() and log calls go. */
   log(level: LogLevel, message: string): void;
-  /** The running stream's globals, for load()'s default environment. */
+  /** The running script's globals, for load()'s default environment. */
   env: LuaProxy;
-  /** The running stream's string metatable. */
+  /** The string metatable of those globals. */
   stringMeta: LuaProxy;
   /** Milliseconds since the epoch. */
   now(): number;
@@ -273,6 +276,10 @@ const TRAPPED_LIBS = ['io', 'debug', 'package'];
 /** A compiled script's VM. */
 export class LuaVm {
   readonly L: LuaState;
+  /** Set when fengari threw inside this VM; a new VM is compiled rather than trusting it. */
+  broken = false;
+  /** The string metatable now installed, so resume swaps it only when the environment changes. */
+  private activeStringMeta: LuaProxy | null = null;
   private readonly base: LuaProxy;
   private readonly libs: Array<[string, LuaProxy]> = [];
   private readonly traps: Array<[string, LuaProxy]> = [];
@@ -397,9 +404,9 @@ export class LuaVm {
   }
 
   /**
-   * Fresh globals for one stream: copies of the base functions and of every
-   * library table (so a script's changes stay in its stream), fresh trap
-   * tables, and the stream's string metatable {__index = its string table}.
+   * Fresh globals: copies of the base functions and of every library table
+   * (so a script's changes stay in this environment), fresh trap tables, and
+   * the environment's string metatable {__index = its string table}.
    */
   createEnv(): { env: LuaProxy; stringMeta: LuaProxy } {
     const L = this.L;
@@ -440,11 +447,14 @@ export class LuaVm {
   /** Resumes T with nargs values already pushed, accounting to ctx. */
   resume(T: LuaState, nargs: number, ctx: ExecContext): number {
     const L = this.L;
-    // The string metatable is per VM; give strings this stream's string table.
-    pushKey(L, '');
-    ctx.stringMeta(L);
-    lua.lua_setmetatable(L, -2);
-    lua.lua_pop(L, 1);
+    // The string metatable is per VM; give strings this environment's string table.
+    if (this.activeStringMeta !== ctx.stringMeta) {
+      pushKey(L, '');
+      ctx.stringMeta(L);
+      lua.lua_setmetatable(L, -2);
+      lua.lua_pop(L, 1);
+      this.activeStringMeta = ctx.stringMeta;
+    }
     const prevCtx = current;
     const prevGuard = setStringGuard(ctx.budget);
     current = ctx;
@@ -487,6 +497,7 @@ const isKilled: LuaCFunction = (L) => {
 const nativeError: LuaCFunction = (L) => {
   const e = lua.lua_touserdata(L, 1);
   const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  if (current !== null) current.budget.internal = true;
   if (e instanceof RangeError && current !== null && current.budget.killed === null) {
     current.budget.killed = { code: 'lua_memory_exceeded', message: `iacdash: allocation refused (${msg})` };
   }
@@ -521,7 +532,7 @@ const luaPrint: LuaCFunction = (L) => {
   return 0;
 };
 
-/** load(chunk [, chunkname [, mode [, env]]]): text chunks only; env defaults to the stream's globals. */
+/** load(chunk [, chunkname [, mode [, env]]]): text chunks only; env defaults to the script's globals. */
 const luaLoad: LuaCFunction = (L) => {
   const top = lua.lua_gettop(L);
   const mode = lauxlib.luaL_optlstring(L, 3, 'bt');

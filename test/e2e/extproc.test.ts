@@ -19,6 +19,7 @@ const SCRIPT_FILES: Record<string, string> = {
   body: join(LUA, 'body.lua'),
   respond: join(LUA, 'respond.lua'),
   fails: join(LUA, 'fails.lua'),
+  counter: join(LUA, 'counter.lua'),
   'request-transformation': join(EXAMPLES, 'request-transformation.lua'),
   'response-transformation': join(EXAMPLES, 'response-transformation.lua'),
   authentication: join(EXAMPLES, 'authentication.lua'),
@@ -80,6 +81,10 @@ const CASES: Case[] = [
   { name: 'example-auth-unknown-key', path: '/auth/data', headers: { 'x-api-key': 'nope' } },
   { name: 'example-auth-no-key', path: '/auth/data' },
   { name: 'example-auth-two-keys', path: '/auth/data', headers: { 'x-api-key': ['k-test-1', 'k-test-1'] } },
+  // Globals written by one request are seen by the next, as in Envoy's per-worker Lua state.
+  { name: 'global-count-1', path: '/count/a' },
+  { name: 'global-count-2', path: '/count/b' },
+  { name: 'global-count-3', path: '/count/c' },
 ];
 
 const ROUTES = [
@@ -91,6 +96,7 @@ const ROUTES = [
   { prefix: '/api', script: 'request-transformation' },
   { prefix: '/resp', script: 'response-transformation' },
   { prefix: '/auth', script: 'authentication', metadata: AUTH_METADATA },
+  { prefix: '/count', script: 'counter' },
 ];
 
 function iacdashConfig(failureMode: 'respond' | 'continue', extra = ''): string {
@@ -182,6 +188,9 @@ t.test('the same scripts in Envoy Lua and through ext_proc to iacdash', async (t
     t.same(clientView(b), clientView(a), `${c.name}: the client sees the same response`);
     t.same(upstreamView(seenB), upstreamView(seenA), `${c.name}: the upstream sees the same request`);
   }
+  const counts = (up: EchoUpstream) => up.requests.filter((r) => r.path.startsWith('/count')).map((r) => r.headers['x-request-count']);
+  t.same(counts(procUp), ['1', '2', '3'], 'a global counts requests across streams in iacdash');
+  t.same(counts(nativeUp), ['1', '2', '3'], '... as in Envoy\'s Lua filter');
   t.notMatch(sidecar.logs(), /ext_proc internal error/);
 });
 

@@ -1,7 +1,7 @@
 // The sandbox and the limits: removed functions raise errors naming them,
 // budgets stop runaway code even when it catches errors, strings are capped
-// before allocation, streams never see each other's state, and the LuaJIT
-// shims behave as LuaJIT does.
+// before allocation, scripts (and isolated streams) never see each other's
+// state, and the LuaJIT shims behave as LuaJIT does.
 import t from 'tap';
 import { LuaCompileError, LuaScript, resolveLimits, type PhaseStep } from '../../../src/lua/index.js';
 
@@ -126,7 +126,7 @@ t.test('string bytes count against the instruction budget', async (t) => {
   t.equal(run('for i = 1, 100 do local s = ("x"):rep(1e5) end', { limits: { maxInstructions: 1e5, maxMillis: 60_000, stringByteCost: 0 } }).kind, 'done', 'with no byte cost it fits');
 });
 
-t.test('streams are isolated: globals, library tables and the string metatable', async (t) => {
+t.test('streams of a script share its globals, library tables and string metatable; scripts and isolated streams do not', async (t) => {
   const script = LuaScript.compile(
     `counter = (counter or 0) + 1
      function envoy_on_request(handle)
@@ -146,16 +146,19 @@ t.test('streams are isolated: globals, library tables and the string metatable',
   const a = script.newStream();
   t.same(said(a.begin('request', [[':path', '/']], { endOfStream: true })), ['counter=1 seen=nil upper=A rep=false']);
   const b = script.newStream();
-  t.same(said(b.begin('request', [[':path', '/']], { endOfStream: true })), ['counter=1 seen=nil upper=A rep=false'], 'stream b sees none of a\'s changes');
-  t.same(said(a.begin('response', [[':status', '200']], { endOfStream: true })), ['same stream: seen=true upper=META pi=3'], 'a keeps its own state across phases');
+  t.same(said(b.begin('request', [[':path', '/']], { endOfStream: true })), ['counter=1 seen=true upper=META rep=true'], 'stream b sees a\'s changes, and the top level did not run again (as in Envoy)');
+  t.same(said(a.begin('response', [[':status', '200']], { endOfStream: true })), ['same stream: seen=true upper=META pi=3']);
+  const isolated = script.newStream({}, { isolated: true });
+  t.same(said(isolated.begin('request', [[':path', '/']], { endOfStream: true })), ['counter=1 seen=nil upper=A rep=false'], 'an isolated stream has fresh globals');
+  t.same(said(script.newStream().begin('request', [[':path', '/']], { endOfStream: true })), ['counter=1 seen=true upper=META rep=true'], '... and leaves the shared ones alone');
   const other = LuaScript.compile('function envoy_on_request(h) h:logInfo(("a"):upper() .. math.pi) end', 'other.lua', limits);
-  t.same(said(other.newStream().begin('request', [[':path', '/']], { endOfStream: true })), ['A3.1415926535898']);
+  t.same(said(other.newStream().begin('request', [[':path', '/']], { endOfStream: true })), ['A3.1415926535898'], 'another script sees nothing of it');
 });
 
-t.test('string methods added to the string table work on strings, per stream', async (t) => {
+t.test('string methods added to the string table work on strings, per script', async (t) => {
   const step = run('function string.shout(s) return s:upper() .. "!" end handle:logInfo(("hi"):shout())');
   t.same(said(step), ['HI!']);
-  t.match(errorOf(run('handle:logInfo(("hi"):shout())'))?.message, /attempt to call a nil value \(method 'shout'\)/, 'not in the next stream');
+  t.match(errorOf(run('handle:logInfo(("hi"):shout())'))?.message, /attempt to call a nil value \(method 'shout'\)/, 'not in another script');
 });
 
 t.test('one stream blowing its budget does not disturb a stream waiting for its body', async (t) => {
