@@ -11,6 +11,7 @@ import type { DecodeResult } from '../server/strict-decode.js';
 import type { DecisionLogger } from '../telemetry/decision-log.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { CheckSpanEnd, Tracing } from '../telemetry/tracing.js';
 import { ContractError, readDecision } from './decision.js';
 import { checkRequestToInput, type CheckRequestObject, type InputOptions } from './input.js';
 import { stringifyWithRaw } from '../json/raw-json.js';
@@ -32,7 +33,12 @@ export function entrypointOf(path: string): string {
 export interface AuthzTelemetry {
   readonly metrics?: Metrics | undefined;
   readonly decisionLog?: DecisionLogger | undefined;
+  /** A span per Check, child of the trace in the request's headers. */
+  readonly tracing?: Tracing | undefined;
 }
+
+/** Envoy's answer to a denial without an `http_status`: 403. */
+const DEFAULT_DENY_STATUS = 403;
 
 /** Decides Check requests against the store's active policy. */
 export class Authorizer {
@@ -56,7 +62,7 @@ export class Authorizer {
     private readonly telemetry: AuthzTelemetry = {},
   ) {
     this.logPath = entrypointOf(config.authz.path);
-    this.observed = telemetry.metrics !== undefined || telemetry.decisionLog !== undefined;
+    this.observed = telemetry.metrics !== undefined || telemetry.decisionLog !== undefined || telemetry.tracing !== undefined;
     this.inputOptions = {
       skipBodyParse: config.authz.skip_request_body_parse,
       maxHeaderBytes: config.limits.max_header_bytes,
@@ -70,21 +76,30 @@ export class Authorizer {
     return checkRequestToInput(request, this.inputOptions);
   }
 
-  /** Decides one Check; metrics and the decision log see it when configured. */
+  /** Decides one Check; metrics, the decision log and tracing see it when configured. */
   check(decoded: DecodeResult<CheckRequestObject>): CheckOutcome {
-    const { metrics, decisionLog } = this.telemetry;
-    if (!metrics && !decisionLog) return this.decide(decoded);
+    if (!this.observed) return this.decide(decoded);
+    const { metrics, decisionLog, tracing } = this.telemetry;
     const start = performance.now();
+    const span = tracing?.startCheck(decoded.ok ? decoded.value.attributes?.request?.http?.headers : undefined);
     this.lastInput = undefined;
     this.lastResult = undefined;
     this.lastRevision = undefined;
     this.lastError = undefined;
     this.lastEvalMs = -1;
-    const outcome = this.decide(decoded);
+    let outcome: CheckOutcome;
+    try {
+      outcome = this.decide(decoded);
+    } catch (err) {
+      if (span) tracing!.endWithException(span, err);
+      throw err;
+    }
     const elapsedMs = performance.now() - start;
     if (metrics) {
       metrics.check(outcome.code, outcome.kind === 'response' && outcome.allowed, elapsedMs / 1000, this.lastEvalMs < 0 ? -1 : this.lastEvalMs / 1000);
     }
+    const trace = span ? tracing!.ids(span) : undefined;
+    if (span) tracing!.endCheck(span, this.spanEnd(outcome));
     // Only decisions with an input are logged: a request that could not be decoded has nothing to replay.
     if (decisionLog && this.lastInput !== undefined) {
       decisionLog.log({
@@ -97,9 +112,19 @@ export class Authorizer {
         wallMs: performance.timeOrigin + start,
         evalNs: this.lastEvalMs < 0 ? undefined : Math.round(this.lastEvalMs * 1e6),
         handlerNs: Math.round(elapsedMs * 1e6),
+        trace,
       });
     }
     return outcome;
+  }
+
+  /** What the span records: the decision (or the failure mode's answer), where it came from, and what Envoy answers. */
+  private spanEnd(outcome: CheckOutcome): CheckSpanEnd {
+    const base = { decisionId: this.lastId, path: this.logPath, revision: this.lastRevision, code: outcome.code };
+    if (outcome.kind === 'grpc-error') return { ...base, grpcStatus: outcome.grpcStatus };
+    // Under dry_run a denial is answered OK: the request goes on, no status.
+    const denied = outcome.response.status.code !== 0;
+    return { ...base, grpcStatus: 0, allowed: outcome.allowed, httpStatus: denied ? (outcome.response.deniedResponse?.status?.code ?? DEFAULT_DENY_STATUS) : undefined };
   }
 
   private decide(decoded: DecodeResult<CheckRequestObject>): CheckOutcome {

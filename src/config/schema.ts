@@ -3,6 +3,7 @@
  * is an error, so a typo never silently falls back to a default.
  */
 import { z } from 'zod';
+import { readTlsMaterial, TlsFileError } from './tls.js';
 
 const hostPort = z
   .string()
@@ -18,6 +19,28 @@ export const configSchema = z
         http_addr: hostPort.default(':8181'),
         /** Largest gRPC message accepted, in bytes. */
         max_receive_message_bytes: z.number().int().positive().default(8 * 1024 * 1024),
+        /** Serve gRPC over TLS; absent means plaintext (inside an Istio mesh the sidecars' mTLS covers the hop). */
+        tls: z
+          .strictObject({
+            /** PEM certificate chain, leaf first (cert-manager's `tls.crt`). */
+            cert_file: z.string().min(1),
+            /** PEM private key of the leaf (`tls.key`). */
+            key_file: z.string().min(1),
+            /** PEM CA bundle (`ca.crt`); when set, every client must present a certificate it signed (mTLS). */
+            client_ca_file: z.string().min(1).optional(),
+            /** How often to look for rotated files (cert-manager renews them in place); 0 turns reloading off. */
+            poll_interval_ms: z.number().int().min(0).default(1000),
+          })
+          .superRefine((files, ctx) => {
+            // Refused at load, naming the key, rather than at the first handshake.
+            try {
+              readTlsMaterial(files);
+            } catch (err) {
+              if (!(err instanceof TlsFileError)) throw err;
+              ctx.addIssue({ code: 'custom', message: err.message, path: [err.key] });
+            }
+          })
+          .optional(),
       })
       .prefault({}),
     bundle: z
@@ -105,14 +128,20 @@ export const configSchema = z
             process_metrics: z.boolean().default(true),
           })
           .prefault({}),
+        tracing: z
+          .strictObject({
+            /** OpenTelemetry spans per Check and ext_proc stream; the SDK reads OTEL_* (exporter, endpoint, sampler, propagators). OTEL_SDK_DISABLED=true turns it back off. */
+            enabled: z.boolean().default(false),
+          })
+          .prefault({}),
       })
       .prefault({}),
     decision_logs: z
       .strictObject({
         /** One JSON line per Check in OPA's decision-log shape; off costs nothing on the hot path. */
         enabled: z.boolean().default(false),
-        /** Where the lines go: stdout, or `file` with size-based rotation. */
-        sink: z.enum(['stdout', 'file']).default('stdout'),
+        /** Where the lines go: stdout, `file` with size-based rotation, or `otlp` (one OTLP log record per entry; OTEL_EXPORTER_OTLP_* say where). */
+        sink: z.enum(['stdout', 'file', 'otlp']).default('stdout'),
         /** The log file when `sink: file`; rotated files are FILE.1, FILE.2, ... */
         file: z.string().min(1).optional(),
         /** Size at which the file rotates, in bytes. */

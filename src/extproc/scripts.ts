@@ -1,7 +1,10 @@
 /**
  * The configured Lua scripts, compiled once and swapped atomically when a
  * file changes. A script that fails to compile is refused with its file and
- * line, and the version before it keeps serving.
+ * line, and the version before it keeps serving. Each compiled version owns
+ * its Lua state (the globals its streams share, as Envoy's worker state), so
+ * the swap moves new streams to the new version's fresh state while streams
+ * in flight finish in the old one.
  */
 import { readFile, stat } from 'node:fs/promises';
 import type { Config } from '../config/schema.js';

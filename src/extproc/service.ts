@@ -26,9 +26,7 @@ export function extProcHandlers(deps: StreamDeps): grpc.UntypedServiceImplementa
       call.on('data', (decoded: DecodeResult<ProcessingRequestObject>) => {
         let response;
         try {
-          response = decoded.ok
-            ? stream.onMessage(decoded.value)
-            : immediateResponse(400, [], Buffer.from('iacdash: malformed request\n'), decoded.invalidUtf8 ? 'request_invalid_utf8' : 'request_malformed');
+          response = decoded.ok ? stream.onMessage(decoded.value) : stream.onMalformed(decoded.invalidUtf8 ? 'request_invalid_utf8' : 'request_malformed');
         } catch (err) {
           // A bug of ours: answer this request, keep the process and other streams.
           deps.logger.error('ext_proc internal error', { error: (err as Error).stack ?? String(err) });
@@ -36,8 +34,13 @@ export function extProcHandlers(deps: StreamDeps): grpc.UntypedServiceImplementa
         }
         call.write(response);
       });
-      call.on('end', () => call.end());
-      call.on('error', () => undefined); // the peer went away; nothing left to answer
+      call.on('end', () => {
+        stream.close();
+        call.end();
+      });
+      // The peer went away; nothing left to answer.
+      call.on('error', () => stream.close());
+      call.on('cancelled', () => stream.close());
     },
   };
 }

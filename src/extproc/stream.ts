@@ -11,11 +11,13 @@
  * - handle:respond() ends the stream with an ImmediateResponse.
  * https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/ext_proc_filter
  */
+import type { Span } from '@opentelemetry/api';
 import type { Config } from '../config/schema.js';
 import { jsonToStruct } from '../json/struct.js';
 import type { LuaStream, PartialResult, PhaseStep, StreamContext } from '../lua/index.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import { headerText, toHeaderMutation, type HeaderChange } from './headers.js';
 import { isBody, isHeaders, phaseMessageOf, type HeadersMessage, type PhaseMessage, type ProcessingRequestObject } from './input.js';
 import { bodyResponse, headersResponse, immediateResponse, trailersResponse, type Direction, type ProcessingResponseObject } from './response.js';
@@ -30,6 +32,18 @@ type Pending = { kind: 'none' } | { kind: 'body'; chunks: Buffer[] } | { kind: '
 const NONE: Pending = { kind: 'none' };
 const EMPTY = Buffer.alloc(0);
 const GENERIC_FAILURE = Buffer.from('iacdash: the request transform failed\n');
+const MALFORMED = Buffer.from('iacdash: malformed request\n');
+
+/** The phase a message belongs to, for span events; `malformed` when none is set. */
+function phaseOf(req: ProcessingRequestObject): string {
+  if (req.requestHeaders) return 'request_headers';
+  if (req.requestBody) return 'request_body';
+  if (req.requestTrailers) return 'request_trailers';
+  if (req.responseHeaders) return 'response_headers';
+  if (req.responseBody) return 'response_body';
+  if (req.responseTrailers) return 'response_trailers';
+  return 'malformed';
+}
 
 function directionOf(kind: PhaseMessage['kind']): Direction {
   return kind.startsWith('request') ? 'request' : 'response';
@@ -46,6 +60,8 @@ export interface StreamDeps {
   readonly logger: Logger;
   /** Counts each message's outcome and time, Lua errors and failure-mode answers. */
   readonly metrics?: Metrics | undefined;
+  /** A span per stream, an event per message. */
+  readonly tracing?: Tracing | undefined;
 }
 
 /** State of one ext_proc stream. */
@@ -62,18 +78,59 @@ export class ExtProcStream {
 
   /** The outcome label of the message being answered, for metrics. */
   private outcome = 'ok';
+  /** Metrics or tracing are on. */
+  private readonly observed: boolean;
+  private span: Span | undefined;
+  private messages = 0;
+  /** The stream's first error code and its local reply's status, for the span. */
+  private errorCode: string | undefined;
+  private httpStatus: number | undefined;
 
-  constructor(private readonly deps: StreamDeps) {}
+  constructor(private readonly deps: StreamDeps) {
+    this.observed = deps.metrics !== undefined || deps.tracing !== undefined;
+  }
 
   /** The answer to one message. */
   onMessage(req: ProcessingRequestObject): ProcessingResponseObject {
-    const metrics = this.deps.metrics;
-    if (!metrics) return this.handle(req);
-    const start = performance.now();
-    this.outcome = 'ok';
+    if (!this.observed) return this.handle(req);
+    const start = this.begin(req);
     const response = this.handle(req);
-    metrics.extprocMessage(this.outcome, (performance.now() - start) / 1000);
+    this.done(start, phaseOf(req));
     return response;
+  }
+
+  /** A message that could not be decoded: a 400 local reply, counted under its error code. */
+  onMalformed(code: 'request_malformed' | 'request_invalid_utf8'): ProcessingResponseObject {
+    this.errorCode ??= code;
+    this.httpStatus = 400;
+    if (!this.observed) return immediateResponse(400, [], MALFORMED, code);
+    const start = this.begin(undefined);
+    this.outcome = code;
+    const response = immediateResponse(400, [], MALFORMED, code);
+    this.done(start, 'malformed');
+    return response;
+  }
+
+  /** The stream ended (either side): ends its span. Safe to call more than once. */
+  close(): void {
+    const span = this.span;
+    if (!span) return;
+    this.span = undefined;
+    this.deps.tracing!.endStream(span, { script: this.scriptName || undefined, code: this.errorCode, httpStatus: this.httpStatus, messages: this.messages });
+  }
+
+  /** Before a message: starts the span at the stream's first message (its request headers carry the trace context). */
+  private begin(req: ProcessingRequestObject | undefined): number {
+    this.outcome = 'ok';
+    this.messages++;
+    if (this.deps.tracing && !this.span && this.messages === 1) this.span = this.deps.tracing.startStream(req?.requestHeaders?.headers);
+    return performance.now();
+  }
+
+  /** After a message: its metrics and its span event. */
+  private done(start: number, phase: string): void {
+    this.deps.metrics?.extprocMessage(this.outcome, (performance.now() - start) / 1000);
+    if (this.span) this.deps.tracing!.phase(this.span, phase, this.outcome, performance.timeOrigin + start);
   }
 
   private handle(req: ProcessingRequestObject): ProcessingResponseObject {
@@ -149,6 +206,7 @@ export class ExtProcStream {
       case 'respond':
         this.finished = true;
         this.outcome = 'responded';
+        this.httpStatus = step.status;
         return immediateResponse(step.status, step.headers, step.body ?? EMPTY, `${this.scriptName}: handle:respond()`, extra());
       case 'needs_body':
         this.pending[dir] = { kind: 'body', chunks: [] };
@@ -190,9 +248,10 @@ export class ExtProcStream {
   private fail(dir: Direction, code: string, detail: string, msg?: PhaseMessage, partial?: PartialResult): ProcessingResponseObject {
     const mode = this.deps.config.failure_mode;
     this.deps.logger.error('transform failed', { code, script: this.scriptName || undefined, direction: dir, detail, failure_mode: mode });
+    this.outcome = code;
+    this.errorCode ??= code;
     const metrics = this.deps.metrics;
     if (metrics) {
-      this.outcome = code;
       metrics.luaError(code);
       metrics.failureMode('extproc', mode);
     }
@@ -204,6 +263,7 @@ export class ExtProcStream {
       return trailersResponse(dir, mutationOf(partial?.trailers));
     }
     this.finished = true;
+    this.httpStatus = this.deps.config.failure_status;
     return immediateResponse(this.deps.config.failure_status, [['content-type', Buffer.from('text/plain')]], GENERIC_FAILURE, code);
   }
 }

@@ -18,6 +18,8 @@ import type { DecisionSink } from '../telemetry/decision-log.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { createTelemetry } from '../telemetry/setup.js';
+import type { Tracing } from '../telemetry/tracing.js';
+import { startTls } from './tls.js';
 
 /** A started sidecar. */
 export interface RunningServer {
@@ -34,6 +36,8 @@ export interface RunningServer {
 export interface StartOptions {
   /** Replaces the configured decision-log sink. */
   readonly decisionLogSink?: DecisionSink;
+  /** Replaces the tracing `telemetry.tracing` would start (in-memory spans); its owner shuts it down. */
+  readonly tracing?: Tracing;
 }
 
 /** Creates the policy store the config describes. */
@@ -82,18 +86,19 @@ function startHttp(config: Config, store: PolicyStore, scripts: ScriptStore, met
   });
 }
 
-function bindGrpc(server: grpc.Server, addr: string): Promise<number> {
+function bindGrpc(server: grpc.Server, addr: string, credentials: grpc.ServerCredentials): Promise<number> {
   const { host, port } = splitHostPort(addr);
   const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   return new Promise((resolve, reject) => {
-    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(target, credentials, (err, bound) => (err ? reject(err) : resolve(bound)));
   });
 }
 
 /** Starts everything; the bundle loads in the background and readiness follows it. */
 export async function startServer(config: Config, logger: Logger, opts: StartOptions = {}): Promise<RunningServer> {
   const store = createPolicyStore(config, logger);
-  const { metrics, decisionLog } = createTelemetry(config, opts.decisionLogSink ? { sink: opts.decisionLogSink } : {});
+  const telemetry = await createTelemetry(config, logger, { sink: opts.decisionLogSink, tracing: opts.tracing });
+  const { metrics, decisionLog, tracing } = telemetry;
   if (metrics) {
     store.on('loaded', ({ revision }) => metrics.bundleLoaded(true, revision));
     store.on('load_error', () => metrics.bundleLoaded(false));
@@ -123,15 +128,16 @@ export async function startServer(config: Config, logger: Logger, opts: StartOpt
     logger.error('script refused; the previous version keeps serving', { code: 'script_load_error', script: name, file, reason: (error as Error).message }),
   );
 
-  const authorizer = new Authorizer(store, config, logger, { metrics, decisionLog });
+  const authorizer = new Authorizer(store, config, logger, { metrics, decisionLog, tracing });
   const grpcServer = new grpc.Server({
     'grpc.max_receive_message_length': config.server.max_receive_message_bytes,
   });
   grpcServer.addService(authzServiceDefinition(), authzHandlers(authorizer));
-  grpcServer.addService(extProcServiceDefinition(), extProcHandlers({ scripts, config: config.extproc, logger, metrics }));
+  grpcServer.addService(extProcServiceDefinition(), extProcHandlers({ scripts, config: config.extproc, logger, metrics, tracing }));
   health.addToServer(grpcServer);
 
-  const grpcPort = await bindGrpc(grpcServer, config.server.addr);
+  const tls = await startTls(config, logger);
+  const grpcPort = await bindGrpc(grpcServer, config.server.addr, tls?.credentials() ?? grpc.ServerCredentials.createInsecure());
   let http: HttpServer;
   try {
     http = await startHttp(config, store, scripts, metrics, logger);
@@ -140,7 +146,7 @@ export async function startServer(config: Config, logger: Logger, opts: StartOpt
     throw err;
   }
   const httpPort = (http.address() as AddressInfo).port;
-  logger.info('listening', { grpc: grpcPort, http: httpPort, bundle: config.bundle.path });
+  logger.info('listening', { grpc: grpcPort, http: httpPort, bundle: config.bundle.path, grpc_tls: !tls ? 'off' : tls.config.client_ca_file ? 'mtls' : 'tls' });
 
   await Promise.all([config.bundle.path ? store.reload() : undefined, scripts.reload()]);
   if (config.bundle.path && config.bundle.poll_interval_ms > 0) store.watch(config.bundle.poll_interval_ms);
@@ -155,9 +161,10 @@ export async function startServer(config: Config, logger: Logger, opts: StartOpt
     close: async () => {
       store.unwatch();
       scripts.unwatch();
+      tls?.unwatch();
       await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
       await new Promise<void>((resolve) => http.close(() => resolve()));
-      await decisionLog?.close();
+      await telemetry.close();
     },
   };
 }

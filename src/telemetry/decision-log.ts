@@ -34,11 +34,14 @@ export interface DecisionRecord {
   readonly wallMs: number;
   readonly evalNs?: number;
   readonly handlerNs: number;
+  /** The Check's span, when tracing is on: `trace_id` and `span_id` as OPA writes them. */
+  readonly trace?: { readonly traceId: string; readonly spanId: string; readonly traceFlags?: number } | undefined;
 }
 
 /** Where the lines go. `write` resolves when the lines are handed over; a rejection drops them. */
 export interface DecisionSink {
-  write(lines: readonly string[]): Promise<void>;
+  /** `records[i]` is the record `lines[i]` was formatted from (the OTLP sink reads its ids and time). */
+  write(lines: readonly string[], records: readonly DecisionRecord[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -109,6 +112,10 @@ export class DecisionLogger {
     entry['metrics'] = record.evalNs === undefined
       ? { timer_server_handler_ns: record.handlerNs }
       : { timer_rego_query_eval_ns: record.evalNs, timer_server_handler_ns: record.handlerNs };
+    if (record.trace) {
+      entry['trace_id'] = record.trace.traceId;
+      entry['span_id'] = record.trace.spanId;
+    }
     applyMasks(entry, this.masks);
     return `${stringifyWithRaw(entry)}\n`;
   }
@@ -127,7 +134,7 @@ export class DecisionLogger {
       this.opts.onDropped?.(batch.length);
       return;
     }
-    this.current = this.opts.sink.write(lines).then(
+    this.current = this.opts.sink.write(lines, batch).then(
       () => this.opts.onWritten?.(lines.length),
       () => this.opts.onDropped?.(lines.length),
     ).finally(() => {
@@ -137,20 +144,28 @@ export class DecisionLogger {
     });
   }
 
-  /** Stops taking entries and closes the sink once the current write ends (a stuck sink is not waited for). */
+  /**
+   * Stops taking entries, writes what is queued (batch after batch behind a
+   * write in flight), then closes the sink. Past `closeTimeoutMs` a stuck
+   * sink is given up on and what is left is dropped and counted.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.queue.length > 0 && !this.inFlight) this.flush();
-    const dropped = this.queue.length;
-    if (dropped > 0 && this.inFlight) {
-      // What is still queued behind a write in flight would hold shutdown up.
-      this.queue = [];
-      this.opts.onDropped?.(dropped);
-    }
-    if (this.current) {
+    const deadline = Date.now() + (this.opts.closeTimeoutMs ?? 1000);
+    while (this.queue.length > 0 || this.current) {
+      if (!this.inFlight) this.flush();
+      const current = this.current;
+      if (!current) break;
+      const left = deadline - Date.now();
+      if (left <= 0) break;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.current, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.opts.closeTimeoutMs ?? 1000)))]);
+      const done = await Promise.race([current.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(resolve, left, false)))]);
       clearTimeout(timer);
+      if (!done) break;
+    }
+    if (this.queue.length > 0) {
+      this.opts.onDropped?.(this.queue.length);
+      this.queue = [];
     }
     await this.opts.sink.close();
   }

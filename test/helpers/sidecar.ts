@@ -13,12 +13,18 @@ export interface Sidecar {
   stop(): Promise<void>;
 }
 
-/** Starts the sidecar with `yaml` as its config (ports are picked by the OS) and waits for /ready. */
-export async function startSidecar(yaml: string, opts: { waitReady?: boolean } = {}): Promise<Sidecar> {
+/**
+ * Starts the sidecar with `yaml` as its config (ports are picked by the OS) and waits for /ready.
+ * `server` adds keys to the `server` section (e.g. `tls`), which `yaml` must not hold; `env` adds variables (OTEL_*).
+ */
+export async function startSidecar(yaml: string, opts: { waitReady?: boolean; server?: Record<string, unknown>; env?: NodeJS.ProcessEnv } = {}): Promise<Sidecar> {
   const dir = tempDir('iacdash-sidecar-');
   const config = join(dir, 'iacdash.yaml');
-  writeFileSync(config, `server: {addr: "127.0.0.1:0", http_addr: "127.0.0.1:0"}\n${yaml}`);
-  const child = spawn(process.execPath, [join(REPO, 'bin', 'iacdash.js'), 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(config, `server: ${JSON.stringify({ addr: '127.0.0.1:0', http_addr: '127.0.0.1:0', ...opts.server })}\n${yaml}`);
+  const child = spawn(process.execPath, [join(REPO, 'bin', 'iacdash.js'), 'serve', '--config', config], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));

@@ -15,6 +15,8 @@ const EXPECTED: Record<string, RegExp> = {
   'not-yaml.yaml': /not-yaml\.yaml: .*(flow|collection|Unexpected|end)/i,
   'duplicate-key.yaml': /duplicate-key\.yaml: .*unique/i,
   'top-level-list.yaml': /top-level-list\.yaml: \(top level\): expected a mapping/,
+  'bad-decision-log-sink.yaml': /bad-decision-log-sink\.yaml: decision_logs\.sink: .*"stdout"\|"file"\|"otlp"/,
+  'tracing-not-boolean.yaml': /tracing-not-boolean\.yaml: telemetry\.tracing\.enabled: .*expected boolean/,
 };
 
 t.test('every bad fixture is refused with its file and key', async (t) => {

@@ -191,6 +191,37 @@ t.test('a closed logger drops instead of queueing', async (t) => {
   t.equal(dropped, 1);
 });
 
+// Regression: close() dropped the entries queued behind a write in flight, so a stopped sidecar lost its last decisions.
+t.test('regression close-drops-queued: close() writes what is queued behind a write in flight', async (t) => {
+  const written: string[] = [];
+  let dropped = 0;
+  const slow: DecisionSink = {
+    write: async (lines) => {
+      await new Promise((r) => setTimeout(r, 20));
+      written.push(...lines);
+    },
+    close: async () => undefined,
+  };
+  const logger = new DecisionLogger({ sink: slow, queueSize: 100, bundleName: 'b', version: 'v', onDropped: (n) => (dropped += n) });
+  logger.log({ decisionId: 'd0', path: 'p', input: {}, wallMs: 0, handlerNs: 1 });
+  await new Promise((r) => setImmediate(r));
+  for (let i = 1; i < 11; i++) logger.log({ decisionId: `d${i}`, path: 'p', input: {}, wallMs: 0, handlerNs: 1 });
+  await logger.close();
+  t.same(written.map((l) => JSON.parse(l).decision_id), Array.from({ length: 11 }, (_, i) => `d${i}`), 'every entry written, in order');
+  t.equal(dropped, 0);
+});
+
+t.test('close() gives up on a stuck sink at its deadline and counts what it drops', async (t) => {
+  let dropped = 0;
+  const stuck: DecisionSink = { write: () => new Promise<void>(() => undefined), close: async () => undefined };
+  const logger = new DecisionLogger({ sink: stuck, queueSize: 100, bundleName: 'b', version: 'v', closeTimeoutMs: 50, onDropped: (n) => (dropped += n) });
+  logger.log({ decisionId: 'd0', path: 'p', input: {}, wallMs: 0, handlerNs: 1 });
+  await new Promise((r) => setImmediate(r));
+  for (let i = 1; i < 4; i++) logger.log({ decisionId: `d${i}`, path: 'p', input: {}, wallMs: 0, handlerNs: 1 });
+  await logger.close();
+  t.equal(dropped, 3, 'the three queued behind the stuck write');
+});
+
 t.test('a file that cannot be written: entries are dropped and counted, decisions go on', async (t) => {
   const file = join(tempDir(), 'missing-dir', 'decisions.log');
   const server = await start(basic, `decision_logs: {enabled: true, sink: file, file: ${JSON.stringify(file)}}`);

@@ -10,6 +10,7 @@ import { envoyPackageDefinition } from '../../../src/server/protos.js';
 import { Logger } from '../../../src/telemetry/log.js';
 import { buildBundle, FIXTURES, tempDir } from '../../helpers/bundles.js';
 import { authzClient, check, checkRaw } from '../../helpers/grpc.js';
+import { exchange } from './extproc-client.js';
 import { scrape, series, value } from './scrape.js';
 
 const http = (path: string, headers: Record<string, string> = {}) => ({
@@ -179,4 +180,20 @@ t.test('metrics off: no /metrics, the sidecar still serves', async (t) => {
   t.equal((await check(client, http('/x'))).response.status.code, 0);
   t.equal((await fetch(`http://127.0.0.1:${server.httpPort}/metrics`)).status, 404);
   t.equal(server.metrics, undefined);
+});
+
+t.test('regression: malformed ext_proc messages were not counted', async (t) => {
+  const server = await start(r1);
+  t.teardown(() => server.close());
+  // A length past the end of the message; then request_headers whose one header name is the byte 0xff (not UTF-8).
+  const malformed = await exchange(server.grpcPort, [Buffer.from([0x12, 0xff, 0xff, 0xff, 0xff, 0x0f])]);
+  const invalidUtf8 = await exchange(server.grpcPort, [Buffer.from([0x12, 0x07, 0x0a, 0x05, 0x0a, 0x03, 0x0a, 0x01, 0xff])]);
+  t.equal(malformed[0].immediateResponse.status.code, 400);
+  t.equal(invalidUtf8[0].immediateResponse.status.code, 400);
+
+  const { families } = await scrape(server.httpPort);
+  t.equal(value(families, 'iacdash_requests_total', { service: 'extproc', outcome: 'request_malformed' }), 1);
+  t.equal(value(families, 'iacdash_requests_total', { service: 'extproc', outcome: 'request_invalid_utf8' }), 1);
+  t.equal(value(families, 'iacdash_extproc_message_duration_seconds'), 2, 'timed like every message');
+  t.equal(value(families, 'iacdash_lua_errors_total', { code: 'lua_error' }), 0, 'not a Lua error');
 });
