@@ -13,6 +13,8 @@ export interface BuildOptions {
   entrypoints: string[];
   /** Extra `--ignore` patterns; Rego tests are always left out of the bundle. */
   ignore?: string[];
+  /** Where OPA's messages go; our stderr by default (`iacdash test` keeps them for its report). */
+  diagnostics?: (text: string) => void;
 }
 
 /** Runs `opa build`; OPA's own messages (with file:line) go to our stderr unchanged. Returns its exit code. */
@@ -26,6 +28,6 @@ export function buildBundle(opts: BuildOptions): number {
   // OPA prints its errors on stdout; they are diagnostics, so they go to our stderr.
   const r = spawnSync(opa, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   if (r.error) throw r.error;
-  process.stderr.write(r.stdout + r.stderr);
+  (opts.diagnostics ?? ((text: string) => process.stderr.write(text)))(r.stdout + r.stderr);
   return r.status ?? 1;
 }

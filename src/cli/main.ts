@@ -1,16 +1,15 @@
-/** The `iacdash` command line. */
-import { readFileSync } from 'node:fs';
+/**
+ * The `iacdash` command line. Each command loads its modules when it runs:
+ * the server and gRPC stack cost about a second of start-up that `test`,
+ * `init` or `build` should not pay.
+ */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, type ConfigOverrides } from '../config/load.js';
 import { isIacdashError } from '../errors.js';
-import { readBundle } from '../policy/bundle.js';
-import { PolicyEngine } from '../policy/engine.js';
-import { entrypointOf } from '../authz/index.js';
-import { startServer } from '../server/server.js';
 import { Logger } from '../telemetry/log.js';
 import { ToolMissingError } from '../tools/locate.js';
 import { buildBundle, DEFAULT_ENTRYPOINT } from './build.js';
-import { evalCommand } from './eval.js';
+import { UsageError } from './usage-error.js';
 
 const USAGE = `iacdash: policy and transformation sidecar for Envoy and Istio
 
@@ -22,8 +21,21 @@ Usage:
       and /health and /ready over HTTP (default :8181).
   iacdash check-config [--config FILE] [--bundle PATH]
       Validate the config and load the bundle with the production loader, then exit.
-  iacdash eval --bundle PATH --request CHECK.json [--config FILE] [--explain-input]
-      Print the CheckResponse for one CheckRequest (protojson), and the policy input with --explain-input.
+  iacdash eval --bundle PATH --request CHECK.json [--config FILE] [--explain]
+      Print the CheckResponse for one CheckRequest (protojson), and the policy input with --explain.
+  iacdash eval --lua SCRIPT.lua --request FIXTURE.yaml [--phase request|response] [--explain]
+      Run a Lua fixture's request and/or response through a script: header and body changes, local reply, logs.
+  iacdash eval --wasm FILTER.wasm --request FIXTURE.json [--config JSON|FILE] [--explain]
+      Run a wasm fixture's request through a proxy-wasm filter in the local host: continue or local reply, changes, logs.
+      (--bundle, --lua or --wasm picks the engine; --engine authz|lua|wasm names it too.)
+  iacdash replay --bundle CANDIDATE.tar.gz [--path PATH] [--format table|json] [--max-flips N | --threshold N|P%] DECISION_LOG...
+      Re-evaluate logged decisions (OPA decision-log JSON lines; .gz or - for stdin) against a candidate bundle
+      and report the decisions that would flip; exit 1 when flips exceed the threshold.
+  iacdash test [PATH...] [--reporter tap|junit] [--watch]
+      Run a policy project's tests (default: this folder): Rego through \`opa test\`, Lua and wasm filter
+      fixtures, request fixtures against the bundle built from policies/; exit 1 on any failure or error.
+  iacdash init DIR
+      Write a new policy project that passes \`iacdash test\`: a policy, a Lua script, a filter fixture, request fixtures.
 `;
 
 const COMMON = {
@@ -49,6 +61,7 @@ async function serve(args: string[]): Promise<number> {
   // The process stays up: a stray exception is logged, never fatal.
   process.on('uncaughtException', (err) => logger.error('uncaught exception', { error: err.stack ?? String(err) }));
   process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { error: String(err) }));
+  const { startServer } = await import('../server/server.js');
   const server = await startServer(config, logger);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
@@ -61,7 +74,7 @@ async function serve(args: string[]): Promise<number> {
   return 0;
 }
 
-function checkConfig(args: string[]): number {
+async function checkConfig(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: COMMON, strict: true });
   const config = loadConfig(values['config'] as string | undefined, overridesOf(values));
   const source = (values['config'] as string | undefined) ?? '(defaults)';
@@ -69,6 +82,12 @@ function checkConfig(args: string[]): number {
     process.stdout.write(`${source}: ok (no bundle.path to check)\n`);
     return 0;
   }
+  const [{ readFileSync }, { readBundle }, { PolicyEngine }, { entrypointOf }] = await Promise.all([
+    import('node:fs'),
+    import('../policy/bundle.js'),
+    import('../policy/engine.js'),
+    import('../authz/authorizer.js'),
+  ]);
   const entrypoint = entrypointOf(config.authz.path);
   const engine = PolicyEngine.create(readBundle(readFileSync(config.bundle.path), entrypoint), {
     entrypoint,
@@ -93,26 +112,14 @@ function build(args: string[]): number {
   return buildBundle({ dirs: positionals, output: values.output, entrypoints: values.entrypoint ?? [], ignore: values.ignore ?? [] });
 }
 
-async function evaluate(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: { ...COMMON, request: { type: 'string', short: 'r' }, 'explain-input': { type: 'boolean' } },
-    strict: true,
-  });
-  if (!values['request']) throw new UsageError('eval: --request CHECK.json is required');
-  const config = loadConfig(values['config'] as string | undefined, overridesOf(values));
-  const out = await evalCommand(config, values['request'] as string, Boolean(values['explain-input']));
-  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-  return 0;
-}
-
-class UsageError extends Error {}
-
 const COMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {
   build,
   serve,
   'check-config': checkConfig,
-  eval: evaluate,
+  eval: async (args) => (await import('./eval.js')).evalCli(args),
+  replay: async (args) => (await import('./replay.js')).replayCli(args),
+  test: async (args) => (await import('./test.js')).testCli(args),
+  init: async (args) => (await import('./init.js')).initCli(args),
 };
 
 /** Runs the CLI; returns the exit code. */
