@@ -1,21 +1,11 @@
 // `iacdash eval` on bad input, as a user runs it: a missing or malformed file exits 1 naming the file
 // (and the line or key); usage errors are in eval-usage.test.ts. Each malformed-file case has its own fixture under test/fixtures/eval/.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { iacdashAsync, type Run, inTurn } from './helpers.js';
-import { ensureFilter } from '../../wasm-filters/build.mjs';
-import { buildBundle, FIXTURES, REPO, tempDir } from '../helpers/bundles.js';
-
-const EVAL = join(FIXTURES, 'eval');
-const EXAMPLES = join(REPO, 'policies', 'examples');
-const WASM_FIXTURES = join(REPO, 'test', 'unit', 'wasm-host', 'fixtures', 'custom-auth');
-
-const iacdash = (...args: string[]): Promise<Run> => iacdashAsync(['eval', ...args]);
-
-
-const dir = tempDir('iacdash-eval-');
-const bundle = buildBundle(join(REPO, 'policies'), join(dir, 'policies.tar.gz'));
-const customAuth = (await ensureFilter('custom-auth')).path;
+import { inTurn } from './helpers.js';
+import { bundle, customAuth, dir, EVAL, EXAMPLES, iacdash, WASM_FIXTURES } from './eval-setup.js';
+import { REPO } from '../helpers/bundles.js';
 
 t.test('a missing file exits 1 naming the file', async (t) => {
   const missing = join(dir, 'missing');
@@ -37,6 +27,9 @@ t.test('a missing file exits 1 naming the file', async (t) => {
 
 t.test('a malformed file exits 1 naming the file, and the line or key', async (t) => {
   const authScript = join(REPO, 'lua', 'authentication.lua');
+  // Written here, not committed: no .wasm file is tracked in git, not even a fake one.
+  const notAModule = join(dir, 'not-a-module.wasm');
+  writeFileSync(notAModule, 'This text file is not a WebAssembly module.\n');
   const cases: Array<[string[], RegExp]> = [
     [['--lua', authScript, '--request', join(EVAL, 'lua-not-yaml.yaml')], /lua-not-yaml\.yaml:4:3: not YAML: Flow sequence/],
     [['--lua', authScript, '--request', join(EVAL, 'lua-unknown-key.yaml')], /lua-unknown-key\.yaml: request: Unrecognized key: "bdy"/],
@@ -46,7 +39,7 @@ t.test('a malformed file exits 1 naming the file, and the line or key', async (t
     [['--bundle', bundle, '--request', join(EVAL, 'check-not-json.json')], /check-not-json\.json:4:57: not JSON: Expected double-quoted property name$/m],
     [['--wasm', customAuth, '--request', join(EVAL, 'wasm-not-json.json')], /wasm-not-json\.json:3:32: not JSON: Expected ',' or '}'/],
     [['--wasm', customAuth, '--request', join(EVAL, 'wasm-unknown-key.json')], /wasm-unknown-key\.json: request: Unrecognized key: "methd"/],
-    [['--wasm', join(EVAL, 'not-a-module.wasm'), '--request', join(WASM_FIXTURES, 'api-key-allowed.json')], /not-a-module\.wasm: module_invalid: not a WebAssembly module/],
+    [['--wasm', notAModule, '--request', join(WASM_FIXTURES, 'api-key-allowed.json')], /not-a-module\.wasm: module_invalid: not a WebAssembly module/],
     [['--wasm', customAuth, '--request', join(WASM_FIXTURES, 'api-key-allowed.json'), '--config', '{"nope":1}'], /custom-auth\.wasm: the plugin did not start: .*\n.*unknown key "nope"/],
   ];
   const runs = await inTurn(cases.map(([args]) => () => iacdash(...args)));

@@ -3,19 +3,8 @@
 // case has its own fixture file under test/fixtures/eval/.
 import { join } from 'node:path';
 import t from 'tap';
-import { iacdashAsync, type Run } from './helpers.js';
-import { ensureFilter } from '../../wasm-filters/build.mjs';
-import { buildBundle, FIXTURES, REPO, tempDir } from '../helpers/bundles.js';
-
-const EVAL = join(FIXTURES, 'eval');
-const EXAMPLES = join(REPO, 'policies', 'examples');
-const WASM_FIXTURES = join(REPO, 'test', 'unit', 'wasm-host', 'fixtures', 'custom-auth');
-
-const iacdash = (...args: string[]): Promise<Run> => iacdashAsync(['eval', ...args]);
-
-const dir = tempDir('iacdash-eval-');
-const bundle = buildBundle(join(REPO, 'policies'), join(dir, 'policies.tar.gz'));
-const customAuth = (await ensureFilter('custom-auth')).path;
+import { bundle, customAuth, EVAL, EXAMPLES, iacdash, WASM_FIXTURES } from './eval-setup.js';
+import { REPO } from '../helpers/bundles.js';
 
 t.test('authz: a CheckRequest against a bundle; --explain and the old --explain-input print the input', async (t) => {
   const request = join(EXAMPLES, 'bob-delete-forbidden.jsonc');
