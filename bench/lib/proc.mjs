@@ -66,10 +66,10 @@ export async function freePorts(count) {
   return ports;
 }
 
-/** GET a loopback URL; resolves { status, body } or { status: 0 } on a connection error. */
-export function httpGet(url, timeoutMs = 2000) {
+/** One request with no body to a loopback URL; resolves { status, body }, or { status: 0 } on a connection error. */
+function httpCall(method, url, timeoutMs) {
   return new Promise((resolve) => {
-    const req = request(url, { timeout: timeoutMs, agent: false }, (res) => {
+    const req = request(url, { method, timeout: timeoutMs, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (body += c));
@@ -81,20 +81,11 @@ export function httpGet(url, timeoutMs = 2000) {
   });
 }
 
+/** GET a loopback URL; resolves { status, body } or { status: 0 } on a connection error. */
+export const httpGet = (url, timeoutMs = 2000) => httpCall('GET', url, timeoutMs);
+
 /** POST with no body to a loopback URL; resolves { status, body } or { status: 0 } on a connection error. */
-export function httpPost(url, timeoutMs = 2000) {
-  return new Promise((resolve) => {
-    const req = request(url, { method: 'POST', timeout: timeoutMs, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', () => resolve({ status: 0, body: '' }));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
-}
+export const httpPost = (url, timeoutMs = 2000) => httpCall('POST', url, timeoutMs);
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { parseConfig } from '../../../src/config/load.js';
 import { startServer, type RunningServer } from '../../../src/server/server.js';
 import type { DecisionSink } from '../../../src/telemetry/decision-log.js';
@@ -52,6 +52,16 @@ async function start(bundle: string, yaml = '', sink?: DecisionSink): Promise<Ru
   return startServer(config, new Logger('error', config.log.mask_headers, () => undefined), { tracing, ...(sink ? { decisionLogSink: sink } : {}) });
 }
 
+/** A sidecar and an ext_authz client for one test, closed with it; spans so far are discarded. */
+async function authzFor(t: Test, bundle: string, yaml = '', sink?: DecisionSink): Promise<ReturnType<typeof authzClient>> {
+  const server = await start(bundle, yaml, sink);
+  t.teardown(() => server.close());
+  const client = authzClient(server.grpcPort);
+  t.teardown(() => client.close());
+  take();
+  return client;
+}
+
 /** The spans finished since the last call. */
 function take(): ReadableSpan[] {
   const spans = exporter.getFinishedSpans();
@@ -63,11 +73,7 @@ const decisionIdOf = (res: any): string => res.response.dynamicMetadata.fields.d
 
 t.test('a Check joins the trace of its traceparent header; the decision log carries the ids', async (t) => {
   const sink = new Lines();
-  const server = await start(basic, 'decision_logs: {enabled: true}', sink);
-  t.teardown(() => server.close());
-  const client = authzClient(server.grpcPort);
-  t.teardown(() => client.close());
-  take();
+  const client = await authzFor(t, basic, 'decision_logs: {enabled: true}', sink);
 
   const traceId = hex(16);
   const parent = hex(8);
@@ -104,11 +110,7 @@ t.test('a Check joins the trace of its traceparent header; the decision log carr
 });
 
 t.test('B3 headers, single and multi, give the parent as well', async (t) => {
-  const server = await start(basic);
-  t.teardown(() => server.close());
-  const client = authzClient(server.grpcPort);
-  t.teardown(() => client.close());
-  take();
+  const client = await authzFor(t, basic);
 
   const single = { traceId: hex(16), spanId: hex(8) };
   const multi = { traceId: hex(16), spanId: hex(8) };
@@ -126,11 +128,7 @@ t.test('B3 headers, single and multi, give the parent as well', async (t) => {
 
 t.test('an unsampled parent: no span is recorded, the decision log still has the trace id', async (t) => {
   const sink = new Lines();
-  const server = await start(basic, 'decision_logs: {enabled: true}', sink);
-  t.teardown(() => server.close());
-  const client = authzClient(server.grpcPort);
-  t.teardown(() => client.close());
-  take();
+  const client = await authzFor(t, basic, 'decision_logs: {enabled: true}', sink);
 
   const traceId = hex(16);
   await check(client, http('/x', { traceparent: `00-${traceId}-${hex(8)}-00` }));
