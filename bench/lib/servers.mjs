@@ -22,16 +22,15 @@ export function rootTool(root, name) {
 
 /**
  * Builds the example policies into two wasm bundles that differ only in
- * their revision (`opa build --revision`; `iacdash build` has no revision
- * flag), with the same flags `iacdash build` uses.
+ * their revision, with `iacdash build` (real `opa build -t wasm`, plus the
+ * input paths the policy reads, which the sidecar prunes the input to).
  */
 export function buildBundles(root, dir) {
-  const opa = rootTool(root, 'opa');
   const out = {};
   for (const revision of ['r1', 'r2']) {
     const file = join(dir, `${revision}.tar.gz`);
-    const r = spawnSync(opa, ['build', '-t', 'wasm', '-e', 'envoy/authz/allow', '--ignore', '*_test.rego', '--revision', revision, '-o', file, POLICIES_DIR], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`opa build failed:\n${r.stdout}${r.stderr}`);
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'iacdash.js'), 'build', '--revision', revision, '-o', file, POLICIES_DIR], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`iacdash build failed:\n${r.stdout}${r.stderr}`);
     out[revision] = file;
   }
   return out;

@@ -108,7 +108,7 @@ const engine = PolicyEngine.create(readBundle(readFileSync(current), 'envoy/auth
 const templates = [];
 for (let i = 0; i < TEMPLATES; i++) {
   const text = JSON.stringify(input(i));
-  const [{ result }] = engine.evaluate(new TextEncoder().encode(text).buffer);
+  const [{ result }] = engine.evaluate(text);
   // Split around the placeholders once; each line joins the parts with its own id.
   const head = JSON.stringify({ decision_id: 'ID', path: 'envoy/authz/allow' }).slice(0, -1);
   const tail = JSON.stringify({

@@ -19,14 +19,14 @@ import data.authn
 import data.rbac
 import data.validation
 
-request := input.attributes.request.http
-
-method := upper(request.method)
+# Refs name the input fields they read (not `request := input...http`), so
+# the sidecar hands the policy only those fields: see README "Input pruning".
+method := upper(input.attributes.request.http.method)
 
 # The URL path without the query (see validation.path).
 path := concat("/", array.concat([""], input.parsed_path)) if {
 	is_array(input.parsed_path)
-} else := split(request.path, "?")[0]
+} else := split(input.attributes.request.http.path, "?")[0]
 
 health if {
 	path == "/health"
@@ -49,8 +49,8 @@ identity := {
 	"auth": "header",
 } if {
 	data.config.allow_header_identity == true
-	not request.headers.authorization
-	user := request.headers["x-user"]
+	not input.attributes.request.http.headers.authorization
+	user := input.attributes.request.http.headers["x-user"]
 	user != ""
 }
 

@@ -41,8 +41,11 @@ truncated if input.truncated_body == true
 # The parsed body. A raw CheckRequest (say `opa eval -i` on a file from
 # policies/examples/) has no parsed_body key; parse the JSON body then, so the
 # examples decide the same way as through Envoy.
-body := input.parsed_body if {
-	has_key(input, "parsed_body")
+# (Bound with := rather than tested: a null or false body is still a body.
+# Reading input.parsed_body, not has_key(input, ...), lets the sidecar hand
+# the policy only the input fields it reads.)
+body := b if {
+	b := input.parsed_body
 } else := json.unmarshal(input.attributes.request.http.body) if {
 	json.is_valid(input.attributes.request.http.body)
 }

@@ -14,6 +14,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import type { CheckSpanEnd, Tracing } from '../telemetry/tracing.js';
 import { ContractError, readDecision } from './decision.js';
 import { checkRequestToInput, type CheckRequestObject, type InputOptions } from './input.js';
+import { prune } from '../json/prune.js';
 import { stringifyWithRaw } from '../json/raw-json.js';
 import { decisionToResponse, errorToResponse, failOpenResponse, type CheckResponseObject } from './response.js';
 
@@ -22,7 +23,6 @@ export type CheckOutcome =
   | { readonly kind: 'response'; readonly response: CheckResponseObject; readonly code?: ErrorCode; readonly allowed: boolean }
   | { readonly kind: 'grpc-error'; readonly code: ErrorCode; readonly grpcStatus: number; readonly message: string };
 
-const encoder = new TextEncoder();
 
 /** OPA-Envoy accepts `envoy/authz/allow` and `envoy.authz.allow`; wasm entrypoints use slashes. */
 export function entrypointOf(path: string): string {
@@ -145,7 +145,9 @@ export class Authorizer {
     let resultSet: { result: unknown }[];
     const evalStart = this.observed ? performance.now() : 0;
     try {
-      resultSet = engine.evaluate(encoder.encode(stringifyWithRaw(built.input)).buffer as ArrayBuffer);
+      // The decision log keeps the whole input: a candidate bundle in replay may read more.
+      const tree = this.config.authz.prune_input ? engine.inputTree : undefined;
+      resultSet = engine.evaluate(stringifyWithRaw(tree ? prune(built.input, tree) : built.input));
     } catch (err) {
       return this.fail('eval_error', decisionId, (err as Error).message);
     } finally {

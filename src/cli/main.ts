@@ -14,8 +14,9 @@ import { UsageError } from './usage-error.js';
 const USAGE = `iacdash: policy and transformation sidecar for Envoy and Istio
 
 Usage:
-  iacdash build [DIR...] -o BUNDLE.tar.gz [-e ENTRYPOINT]... [--ignore PATTERN]...
-      Compile Rego to a wasm bundle with \`opa build -t wasm\` (default entrypoint ${DEFAULT_ENTRYPOINT}).
+  iacdash build [DIR...] -o BUNDLE.tar.gz [-e ENTRYPOINT]... [--ignore PATTERN]... [--revision REV]
+      Compile Rego to a wasm bundle with \`opa build -t wasm\` (default entrypoint ${DEFAULT_ENTRYPOINT}),
+      and record in its manifest the input paths the policy reads.
   iacdash serve [--config FILE] [--bundle PATH] [--addr HOST:PORT] [--http-addr HOST:PORT]
       Serve envoy.service.auth.v3.Authorization/Check and grpc.health.v1 (default :9191),
       and /health and /ready over HTTP (default :8181).
@@ -106,10 +107,11 @@ function build(args: string[]): number {
       output: { type: 'string', short: 'o' },
       entrypoint: { type: 'string', short: 'e', multiple: true },
       ignore: { type: 'string', multiple: true },
+      revision: { type: 'string' },
     },
   });
   if (!values.output) throw new UsageError('build: -o BUNDLE.tar.gz is required');
-  return buildBundle({ dirs: positionals, output: values.output, entrypoints: values.entrypoint ?? [], ignore: values.ignore ?? [] });
+  return buildBundle({ dirs: positionals, output: values.output, entrypoints: values.entrypoint ?? [], ignore: values.ignore ?? [], ...(values.revision !== undefined ? { revision: values.revision } : {}) });
 }
 
 const COMMANDS: Record<string, (args: string[]) => number | Promise<number>> = {

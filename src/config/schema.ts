@@ -65,6 +65,8 @@ export const configSchema = z
         skip_request_body_parse: z.boolean().default(false),
         /** OPA's --strict-builtin-errors. */
         strict_builtin_errors: z.boolean().default(false),
+        /** Hand the policy only the parts of the input its Rego reads (found in the bundle's sources); off sends the whole document. */
+        prune_input: z.boolean().default(true),
       })
       .prefault({}),
     limits: z

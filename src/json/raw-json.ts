@@ -6,30 +6,36 @@
  */
 import { randomBytes } from 'node:crypto';
 
-/** Validated JSON text. */
-export class RawJson {
-  constructor(readonly text: string) {}
-  /** For logs and `--explain-input` only: a lossy JS view. */
-  toJSON(): unknown {
-    return JSON.parse(this.text);
-  }
-}
-
 // Unguessable, so no string inside the request can imitate a placeholder.
 const TAG = `\u0000iacdash-raw-${randomBytes(16).toString('hex')}:`;
 const PLACEHOLDER = new RegExp(`"${JSON.stringify(TAG).slice(1, -1).replaceAll('\\', '\\\\')}(\\d+)"`, 'g');
 
-/** JSON.stringify that writes each RawJson's text in place. */
+/** The texts of the RawJsons met by the stringifyWithRaw call running now (JSON.stringify is synchronous). */
+let collecting: string[] | undefined;
+
+/** Validated JSON text. */
+export class RawJson {
+  constructor(readonly text: string) {}
+  /** Inside stringifyWithRaw a placeholder; elsewhere (logs, `--explain-input`) a lossy JS view. */
+  toJSON(): unknown {
+    if (collecting) return `${TAG}${collecting.push(this.text) - 1}`;
+    return JSON.parse(this.text);
+  }
+}
+
+/**
+ * JSON.stringify that writes each RawJson's text in place. It relies on
+ * toJSON rather than a replacer: a replacer function costs a call per
+ * value, and this runs on every Check.
+ */
 export function stringifyWithRaw(value: unknown): string {
   const raws: string[] = [];
-  const json = JSON.stringify(value, function (this: Record<string, unknown>, key, v: unknown) {
-    // `v` has been through toJSON already; the holder still has the RawJson.
-    const original = this[key];
-    if (original instanceof RawJson) {
-      raws.push(original.text);
-      return `${TAG}${raws.length - 1}`;
-    }
-    return v;
-  });
+  collecting = raws;
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } finally {
+    collecting = undefined;
+  }
   return raws.length === 0 ? json : json.replace(PLACEHOLDER, (_m, i: string) => raws[Number(i)]!);
 }

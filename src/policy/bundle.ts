@@ -5,6 +5,8 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { Parser } from 'tar';
+import { recordedInputPaths } from './bundle-metadata.js';
+import type { InputPaths } from './input-paths.js';
 
 /** A bundle's parts, validated. */
 export interface Bundle {
@@ -14,6 +16,8 @@ export interface Bundle {
   readonly revision: string;
   readonly entrypoints: readonly string[];
   readonly manifest: Record<string, unknown>;
+  /** What of the input the policy reads, as `iacdash build` recorded it; undefined: all of it. */
+  readonly inputPaths: InputPaths;
 }
 
 /** Thrown for a corrupt or incompatible bundle. */
@@ -24,7 +28,7 @@ export class BundleError extends Error {
 const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
 
 /** Unpacks a tarball held in memory into path → bytes. */
-function untar(tarball: Buffer): Map<string, Buffer> {
+export function untar(tarball: Buffer): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   const parser = new Parser({
     strict: true,
@@ -92,5 +96,5 @@ export function readBundle(bytes: Buffer, entrypoint: string): Bundle {
     throw new BundleError(`/data.json is not JSON: ${(err as Error).message}`);
   }
   const revision = typeof manifest['revision'] === 'string' ? manifest['revision'] : '';
-  return { wasm, dataJson, revision, entrypoints, manifest };
+  return { wasm, dataJson, revision, entrypoints, manifest, inputPaths: recordedInputPaths(manifest) };
 }

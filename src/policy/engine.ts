@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import type { Bundle } from './bundle.js';
 import { BundleError } from './bundle.js';
+import { pathTree, type PathTree } from '../json/prune.js';
 import { createHostBuiltins } from './builtins/index.js';
 
 const require = createRequire(import.meta.url);
@@ -21,6 +22,19 @@ const OPA_WASM_JS_BUILTINS: ReadonlySet<string> = new Set(
 );
 
 const PAGE = 64 * 1024;
+
+/** ABI 1.2's one-call evaluation: input bytes in memory, result JSON address out. */
+type OpaEval = (reserved: number, entrypoint: number, dataAddr: number, inputAddr: number, inputLen: number, heapPtr: number, format: number) => number;
+
+/** LoadedPolicy's fields (opa-wasm 1.10) that the direct path reads; not in its typings. */
+interface PolicyInternals {
+  readonly minorVersion: number;
+  readonly dataAddr: number;
+  readonly dataHeapPtr: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** Options fixed for the engine's lifetime. */
 export interface EngineOptions {
@@ -54,6 +68,8 @@ function hostBuiltinsNeeded(policy: LoadedPolicy): string[] {
 /** A compiled policy ready to evaluate inputs. */
 export class PolicyEngine {
   private policy: LoadedPolicy;
+  /** opa_eval of the current instance, or undefined before ABI 1.2 (opa-wasm's own path then). */
+  private opaEval: OpaEval | undefined;
   private readonly entrypointId: number;
 
   private constructor(
@@ -63,6 +79,8 @@ export class PolicyEngine {
     private readonly memory: WebAssembly.MemoryDescriptor,
     readonly revision: string,
     readonly entrypoint: string,
+    /** What of the input the policy reads; undefined when it may read all of it. */
+    readonly inputTree: PathTree | undefined,
   ) {
     this.policy = this.instantiate();
     const id = (this.policy.entrypoints as Record<string, number>)[entrypoint];
@@ -100,8 +118,9 @@ export class PolicyEngine {
 
   private static fromModule(module: WebAssembly.Module, bundle: Bundle, opts: EngineOptions): PolicyEngine {
     const maximum = Math.max(Math.ceil(opts.maxMemoryBytes / PAGE), 5);
+    const paths = bundle.inputPaths;
     try {
-      return new PolicyEngine(module, toArrayBuffer(bundle.dataJson), createHostBuiltins({ strictBuiltinErrors: opts.strictBuiltinErrors, ...(opts.onBuiltinError ? { onError: opts.onBuiltinError } : {}) }), { initial: 5, maximum }, bundle.revision, opts.entrypoint);
+      return new PolicyEngine(module, toArrayBuffer(bundle.dataJson), createHostBuiltins({ strictBuiltinErrors: opts.strictBuiltinErrors, ...(opts.onBuiltinError ? { onError: opts.onBuiltinError } : {}) }), { initial: 5, maximum }, bundle.revision, opts.entrypoint, paths && pathTree(paths));
     } catch (err) {
       if (err instanceof BundleError) throw err;
       throw new BundleError(`policy.wasm does not load: ${err instanceof Error ? err.message : String(err)}`);
@@ -111,7 +130,32 @@ export class PolicyEngine {
   private instantiate(): LoadedPolicy {
     const policy = opa.loadPolicySync(this.module, { ...this.memory }, this.builtins);
     policy.setData(this.data);
+    const exports = (policy.wasmInstance as WebAssembly.Instance).exports;
+    this.opaEval = (policy as unknown as PolicyInternals).minorVersion >= 2 ? (exports['opa_eval'] as OpaEval) : undefined;
     return policy;
+  }
+
+  /**
+   * opa-wasm's evaluate() with less copying: the input is encoded straight
+   * into the instance's memory, and the result's end is found natively.
+   * Its own path encodes to a temporary buffer, scans the result byte by
+   * byte and builds a TextDecoder per call.
+   */
+  private evaluateDirect(opaEval: OpaEval, inputJson: string): { result: unknown }[] {
+    const internals = this.policy as unknown as PolicyInternals;
+    const mem = this.policy.mem;
+    const inputAddr = internals.dataHeapPtr;
+    // Up to 3 bytes per UTF-16 unit; count exactly only when that bound would grow the memory.
+    let room = mem.buffer.byteLength - inputAddr;
+    if (inputJson.length * 3 > room) {
+      const needed = Buffer.byteLength(inputJson) - room;
+      if (needed > 0) mem.grow(Math.ceil(needed / PAGE));
+      room = mem.buffer.byteLength - inputAddr;
+    }
+    const { written } = encoder.encodeInto(inputJson, new Uint8Array(mem.buffer, inputAddr, room));
+    const resultAddr = opaEval(0, this.entrypointId, internals.dataAddr, inputAddr, written, inputAddr + written, 0);
+    const bytes = new Uint8Array(mem.buffer);
+    return JSON.parse(decoder.decode(bytes.subarray(resultAddr, bytes.indexOf(0, resultAddr)))) as { result: unknown }[];
   }
 
   /**
@@ -119,9 +163,10 @@ export class PolicyEngine {
    * decision is undefined). Throws on an evaluation error, after replacing
    * the instance.
    */
-  evaluate(inputJson: ArrayBuffer): { result: unknown }[] {
+  evaluate(inputJson: string): { result: unknown }[] {
     try {
-      return this.policy.evaluate(inputJson, this.entrypointId) as { result: unknown }[];
+      if (this.opaEval) return this.evaluateDirect(this.opaEval, inputJson);
+      return this.policy.evaluate(encoder.encode(inputJson).buffer as ArrayBuffer, this.entrypointId) as { result: unknown }[];
     } catch (err) {
       this.policy = this.instantiate();
       // opa-wasm throws strings for aborts; normalise so callers see an Error.

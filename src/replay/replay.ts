@@ -43,7 +43,6 @@ export interface ReplayOptions {
   readonly onProgress?: (p: ReplayProgress) => void;
 }
 
-const encoder = new TextEncoder();
 
 /** Compiles the candidate lazily, once per path; a path the bundle lacks evaluates to an error, like a server configured with it would. */
 class Candidate {
@@ -77,7 +76,7 @@ class Candidate {
     }
     if (!(engine instanceof PolicyEngine)) return engine;
     try {
-      return candidateOutcome(engine.evaluate(encoder.encode(inputText).buffer as ArrayBuffer));
+      return candidateOutcome(engine.evaluate(inputText));
     } catch (err) {
       return { kind: 'error', code: 'eval_error', message: (err as Error).message };
     }

@@ -39,30 +39,78 @@ function structToPlain(struct: any, opts: ProtomapOptions): Record<string, unkno
   return out;
 }
 
-function scalar(field: protobuf.Field, v: any, opts: ProtomapOptions): unknown {
-  if (field.resolvedType && 'fieldsArray' in field.resolvedType) return protomap(field.resolvedType as protobuf.Type, v, opts);
-  if (field.type === 'bytes') return opts.bytes === 'base64' ? Buffer.from(v).toString('base64') : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  if (LONG_TYPES.has(field.type)) {
-    const long = typeof v === 'number' ? Long.fromNumber(v) : Long.fromValue(v);
-    const n = long.toNumber();
-    // Beyond 2^53 a JS number would round; the policy gets the exact digits.
-    return Number.isSafeInteger(n) ? n : new RawJson(long.toString());
-  }
-  return v;
+/** How one field converts, worked out once per type. */
+interface FieldPlan {
+  readonly name: string;
+  readonly kind: 'message' | 'bytes' | 'long' | 'plain';
+  /** The message type's plan (kind `message`); filled after construction, as types may recurse. */
+  message: TypePlan | undefined;
+  readonly map: boolean;
+  readonly repeated: boolean;
+  /** A oneof member: present even at its default. */
+  readonly partOf: boolean;
 }
 
-function isDefault(field: protobuf.Field, v: any): boolean {
-  if (field.resolvedType && 'fieldsArray' in field.resolvedType) return false; // message presence is explicit
+interface TypePlan {
+  readonly struct: boolean;
+  readonly fields: readonly FieldPlan[];
+}
+
+// Per type, so no request walks the reflection tree (protobufjs computes `fullName` on every read).
+const plans = new WeakMap<protobuf.Type, TypePlan>();
+
+function planOf(type: protobuf.Type): TypePlan {
+  const known = plans.get(type);
+  if (known) return known;
+  const fields: FieldPlan[] = [];
+  const plan: TypePlan = { struct: type.fullName === STRUCT, fields };
+  plans.set(type, plan);
+  for (const field of type.fieldsArray) {
+    const resolved = field.resolvedType;
+    const isMessage = resolved !== null && 'fieldsArray' in resolved;
+    fields.push({
+      name: field.name,
+      kind: isMessage ? 'message' : field.type === 'bytes' ? 'bytes' : LONG_TYPES.has(field.type) ? 'long' : 'plain',
+      message: undefined,
+      map: field.map,
+      repeated: field.repeated,
+      partOf: field.partOf !== null && field.partOf !== undefined,
+    });
+  }
+  type.fieldsArray.forEach((field, i) => {
+    if (fields[i]!.kind === 'message') fields[i]!.message = planOf(field.resolvedType as protobuf.Type);
+  });
+  return plan;
+}
+
+function scalar(field: FieldPlan, v: any, opts: ProtomapOptions): unknown {
+  switch (field.kind) {
+    case 'message':
+      return convert(field.message!, v, opts);
+    case 'bytes':
+      return opts.bytes === 'base64' ? Buffer.from(v).toString('base64') : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+    case 'long': {
+      const long = typeof v === 'number' ? Long.fromNumber(v) : Long.fromValue(v);
+      const n = long.toNumber();
+      // Beyond 2^53 a JS number would round; the policy gets the exact digits.
+      return Number.isSafeInteger(n) ? n : new RawJson(long.toString());
+    }
+    default:
+      return v;
+  }
+}
+
+function isDefault(field: FieldPlan, v: any): boolean {
+  if (field.kind === 'message') return false; // message presence is explicit
   if (v === '' || v === 0 || v === false) return true;
   if (v instanceof Uint8Array) return v.length === 0;
   return Long.isLong(v) && v.isZero();
 }
 
-/** Converts message `msg` of `type`. */
-export function protomap(type: protobuf.Type, msg: any, opts: ProtomapOptions): Record<string, unknown> {
-  if (type.fullName === STRUCT) return structToPlain(msg, opts);
+function convert(plan: TypePlan, msg: any, opts: ProtomapOptions): Record<string, unknown> {
+  if (plan.struct) return structToPlain(msg, opts);
   const out: Record<string, unknown> = {};
-  for (const field of type.fieldsArray) {
+  for (const field of plan.fields) {
     const name = field.name;
     if (!has(msg, name)) continue;
     const v = msg[name];
@@ -81,4 +129,9 @@ export function protomap(type: protobuf.Type, msg: any, opts: ProtomapOptions): 
     }
   }
   return out;
+}
+
+/** Converts message `msg` of `type`. */
+export function protomap(type: protobuf.Type, msg: any, opts: ProtomapOptions): Record<string, unknown> {
+  return convert(planOf(type), msg, opts);
 }

@@ -14,6 +14,7 @@ import {
   decodeHeader, decodePartText, decodeSignature, headerIsValid, jsonObject, parseTokenHeader, splitToken, type JsonPart,
 } from './jwt-token.js';
 import { jsonString, passthroughJson, rawJson } from './raw-json.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 type Builtin = (...args: unknown[]) => unknown;
 
@@ -63,6 +64,8 @@ function verifyHmac(builtin: string, hash: Scheme['hash']): Builtin {
 
 interface Constraints {
   keys: readonly VerificationKey[] | undefined;
+  /** The key constraint as given (`cert` or `secret`), naming the key for the cache. */
+  keySource: string;
   secret: string;
   alg: string;
   iss: string;
@@ -78,11 +81,12 @@ function constraintString(name: string, value: unknown): string {
 }
 
 function parseConstraints(raw: Record<string, unknown>, now: NowNs): Constraints {
-  const c: Constraints = { keys: undefined, secret: '', alg: '', iss: '', aud: '', timeNs: -1 };
+  const c: Constraints = { keys: undefined, keySource: '', secret: '', alg: '', iss: '', aud: '', timeNs: -1 };
   for (const [name, value] of Object.entries(raw)) {
     switch (name) {
       case 'cert':
         c.keys = cachedKeys(DV, constraintString('cert', value));
+        c.keySource = `cert\0${value as string}`;
         break;
       case 'secret':
       case 'alg':
@@ -103,6 +107,7 @@ function parseConstraints(raw: Record<string, unknown>, now: NowNs): Constraints
   const keySources = (c.keys !== undefined ? 1 : 0) + (c.secret !== '' ? 1 : 0);
   if (keySources > 1) throw new BuiltinError(DV, 'duplicate key constraints');
   if (keySources < 1) throw new BuiltinError(DV, 'no key constraint');
+  if (c.secret !== '') c.keySource = `secret\0${c.secret}`;
   return c;
 }
 
@@ -121,25 +126,45 @@ function audienceMatches(aud: unknown, wanted: string): boolean {
 
 const unverified = (): ArrayBuffer => rawJson('[false,{},{}]');
 
+/** A token whose signatures (nested ones included) verified: the innermost header and payload. */
+interface VerifiedToken {
+  readonly header: JsonPart;
+  readonly payload: JsonPart;
+}
+
+/** Decodes `token` and checks its signatures; null when a check fails. Throws on malformed tokens. */
+function verifySignatures(c: Constraints, token: unknown): VerifiedToken | null {
+  let current: unknown = token;
+  let header: JsonPart;
+  let payloadText: string;
+  for (;;) {
+    const parts = splitToken(DV, current);
+    header = decodeHeader(DV, parts);
+    const fields = parseTokenHeader(DV, header.value);
+    if (!headerIsValid(fields)) return null;
+    if (c.alg !== '' && c.alg !== fields.alg) return null;
+    const signature = decodeSignature(DV, parts);
+    if (!keyMatches(c, fields.kid, fields.alg, `${parts.header}.${parts.payload}`, signature)) return null;
+    payloadText = decodePartText(DV, parts.payload, 'payload');
+    if (fields.cty.toLowerCase() !== 'jwt') break;
+    current = payloadText; // nested token, verified with the same constraints
+  }
+  return { header, payload: jsonObject(DV, payloadText, '') };
+}
+
 function decodeVerify(now: NowNs): Builtin {
+  // Per engine: a new bundle starts empty. Errors are not remembered; they throw each time.
+  const verified = new VerifiedTokens<VerifiedToken | null>();
   return (token, constraints) => {
     const c = parseConstraints(objectArg(DV, 2, constraints), now);
-    let current: unknown = token;
-    let header: JsonPart;
-    let payloadText: string;
-    for (;;) {
-      const parts = splitToken(DV, current);
-      header = decodeHeader(DV, parts);
-      const fields = parseTokenHeader(DV, header.value);
-      if (!headerIsValid(fields)) return unverified();
-      if (c.alg !== '' && c.alg !== fields.alg) return unverified();
-      const signature = decodeSignature(DV, parts);
-      if (!keyMatches(c, fields.kid, fields.alg, `${parts.header}.${parts.payload}`, signature)) return unverified();
-      payloadText = decodePartText(DV, parts.payload, 'payload');
-      if (fields.cty.toLowerCase() !== 'jwt') break;
-      current = payloadText; // nested token, verified with the same constraints
+    const cacheKey = `${c.alg}\0${c.keySource}`;
+    let outcome = typeof token === 'string' ? verified.get(cacheKey, token) : undefined;
+    if (outcome === undefined) {
+      outcome = verifySignatures(c, token);
+      verified.set(cacheKey, token as string, outcome);
     }
-    const payload = jsonObject(DV, payloadText, '');
+    if (outcome === null) return unverified();
+    const { header, payload } = outcome;
     const claims = payload.value;
     // OPA 1.22 panics on a non-string iss here; we call that a mismatch.
     if (c.iss !== '' && claims['iss'] !== c.iss) return unverified();

@@ -6,9 +6,8 @@ import { FileBundleSource, PolicyStore } from '../../../src/policy/store.js';
 import { buildBundle, FIXTURES, tempDir } from '../../helpers/bundles.js';
 
 const ENGINE = { entrypoint: 'envoy/authz/allow', maxMemoryBytes: 64 * 1024 * 1024, strictBuiltinErrors: false };
-const enc = new TextEncoder();
 const evalPath = (store: PolicyStore, path: string): unknown =>
-  store.engine?.evaluate(enc.encode(JSON.stringify({ parsed_path: [path] })).buffer as ArrayBuffer)[0]?.result;
+  store.engine?.evaluate(JSON.stringify({ parsed_path: [path] }))[0]?.result;
 
 t.test('bad bundles are refused with a reason that names the problem', async (t) => {
   const dir = tempDir();
