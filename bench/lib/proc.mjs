@@ -52,15 +52,38 @@ export function memoryKiB(pid) {
   return { hwm: get('VmHWM'), rss: get('VmRSS') };
 }
 
-/** `count` distinct free ports on 127.0.0.1. */
+/** The first port the kernel hands to outgoing connections (Linux's default 32768 when unreadable). */
+function ephemeralStart() {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+const LOW_PORTS = [10_000, Math.max(10_001, ephemeralStart())];
+
+const listening = (port) => new Promise((resolve) => {
+  const s = createServer();
+  s.once('error', () => resolve(undefined));
+  s.listen({ host: '127.0.0.1', port, exclusive: true }, () => resolve(s));
+});
+
+/**
+ * `count` distinct free ports on 127.0.0.1, below the ephemeral range: a
+ * port from port 0 is ephemeral, and on a machine busy with other load
+ * runs an outgoing connection can take it between this check and the
+ * server's bind (EADDRINUSE). Falls back to port 0 after many tries.
+ */
 export async function freePorts(count) {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen({ host: '127.0.0.1', port: 0, exclusive: true }, () => resolve(s));
-    })),
-  );
+  const servers = [];
+  for (let tries = 0; servers.length < count; tries++) {
+    const [lo, hi] = LOW_PORTS;
+    const port = tries < 200 ? lo + Math.floor(Math.random() * (hi - lo)) : 0;
+    const s = await listening(port);
+    if (!s) continue;
+    if (servers.some((o) => o.address().port === s.address().port)) s.close();
+    else servers.push(s);
+  }
   const ports = servers.map((s) => s.address().port);
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   return ports;

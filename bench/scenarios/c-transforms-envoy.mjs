@@ -4,7 +4,9 @@
  * in-process limit) and through ext_proc to iacdash: on GETs, where it only
  * touches headers (ext_proc sends request headers alone), and on JSON
  * POST/PUT/PATCH, where it rewrites the body (ext_proc in BUFFERED mode; the
- * Lua filter buffers on handle:body()). Envoy with no filter is the ceiling.
+ * Lua filter buffers on handle:body()). Envoy with no filter is the ceiling,
+ * and ext_proc to the bare grpc-js server (CONTINUE, no script, the same
+ * filter config) the ceiling of the ext_proc architecture itself.
  * Every contender proxies to the same echo upstream, so the check before
  * load sees the request exactly as the upstream got it.
  */
@@ -15,7 +17,7 @@ import { startEnvoyStack, withEnvoyCounters } from '../lib/envoy-stack.mjs';
 import { extProcFilter, luaFilter } from '../lib/filters.mjs';
 import { vegeta, wrk } from '../lib/http-load.mjs';
 import { sleep } from '../lib/proc.mjs';
-import { startIacdash } from '../lib/servers.mjs';
+import { startBareGrpc, startIacdash } from '../lib/servers.mjs';
 import { httpExchange, jsonOrUndefined } from '../lib/verify.mjs';
 
 const CONNECTIONS = 50;
@@ -27,6 +29,7 @@ const SCRIPT = 'request-transformation';
 export const C = {
   extproc: 'ext_proc → iacdash',
   native: 'native Lua',
+  bareExtproc: 'ext_proc → bare grpc-js',
   extprocBody: 'ext_proc → iacdash, body',
   nativeBody: 'native Lua, body',
   none: 'no filter',
@@ -104,12 +107,16 @@ async function revisionSeen(port) {
   return jsonOrUndefined(res.body)?.headers?.['x-bench-script'];
 }
 
-function contender(name, role, mix, filters, withSidecar = false) {
+/** The bare grpc-js server as the ext_proc sidecar: every phase CONTINUE, nothing run. */
+const bareSidecar = (ctx) => () => startBareGrpc({ core: ctx.cores.server, name: 'bare grpc-js (ext_proc)' });
+
+/** `startSidecar(ctx, state)` returns the sidecar's starter, or is undefined for Envoy alone. */
+function contender(name, role, mix, filters, startSidecar) {
   return {
     name,
     role,
     start: async (ctx, state) => ({
-      ...(await startEnvoyStack(ctx, { httpFilters: (cluster) => filters(state, cluster), startSidecar: withSidecar ? sidecar(ctx, state) : undefined })),
+      ...(await startEnvoyStack(ctx, { httpFilters: (cluster) => filters(state, cluster), startSidecar: startSidecar?.(ctx, state) })),
       mix: state[mix],
     }),
   };
@@ -123,7 +130,7 @@ export default {
   // The native Lua filter runs inside Envoy: compare sidecar + Envoy with Envoy alone.
   basis: 'server+envoy',
   comparisons: [
-    { of: C.extproc, against: [C.native, C.none] },
+    { of: C.extproc, against: [C.native, C.bareExtproc, C.none] },
     { of: C.extprocBody, against: [C.nativeBody, C.none] },
   ],
   targets: [
@@ -138,16 +145,19 @@ export default {
 
   describe(ctx, state) {
     return {
-      load: `wrk (1 thread, ${connections(ctx)} connections) at saturation, vegeta (open loop) at the fixed rate; \`lua/${SCRIPT}.lua\` on ${state.headerMix.length} header-only requests (ext_proc: request headers only) or ${state.bodyMix.length} JSON body rewrites (ext_proc: request body BUFFERED), round-robin; Envoy 1 worker and iacdash share the server core, wrk, vegeta and the echo upstream the generator core`,
+      load: `wrk (1 thread, ${connections(ctx)} connections) at saturation, vegeta (open loop) at the fixed rate; \`lua/${SCRIPT}.lua\` on ${state.headerMix.length} header-only requests (ext_proc: request headers only) or ${state.bodyMix.length} JSON body rewrites (ext_proc: request body BUFFERED), round-robin; ext_proc → bare grpc-js has the header-only filter of ext_proc → iacdash, its server answering every message CONTINUE without decoding it; Envoy 1 worker and the ext_proc server share the server core, wrk, vegeta and the echo upstream the generator core`,
       mix: [...state.headerMix, ...state.bodyMix].map((r) => `${r.method} ${r.path} → upstream ${r.upstream.path}${r.sent ? ' with request_id in the body' : ''}`),
-      failures: 'Envoy 5xx: ext_proc errors or its 5 s message timeout, upstream resets',
+      // Envoy ends every ext_proc stream with RST_STREAM; nghttp2 (under grpc-js) allows 1000 then 33/s before GOAWAY.
+      failures: "Envoy 5xx: ext_proc gRPC errors (at saturation: streams refused by the Node sidecar's GOAWAY once Envoy's one RST_STREAM per request exceeds nghttp2's reset limit, see bench/README.md), its 5 s message timeout, upstream resets",
     };
   },
 
   contenders: [
-    contender(C.extproc, 'subject', 'headerMix', (state, cluster) => [extProcFilter(cluster)], true),
+    contender(C.extproc, 'subject', 'headerMix', (state, cluster) => [extProcFilter(cluster)], sidecar),
     contender(C.native, 'peer', 'headerMix', (state) => [luaFilter(state.source)]),
-    contender(C.extprocBody, 'subject', 'bodyMix', (state, cluster) => [extProcFilter(cluster, { requestBody: 'BUFFERED' })], true),
+    // The same filter as C.extproc: only the server differs.
+    contender(C.bareExtproc, 'ceiling', 'headerMix', (state, cluster) => [extProcFilter(cluster)], bareSidecar),
+    contender(C.extprocBody, 'subject', 'bodyMix', (state, cluster) => [extProcFilter(cluster, { requestBody: 'BUFFERED' })], sidecar),
     contender(C.nativeBody, 'peer', 'bodyMix', (state) => [luaFilter(state.source)]),
     contender(C.none, 'ceiling', 'headerMix', () => []),
   ],

@@ -18,6 +18,7 @@ import { resultsMarkdown, targetResult } from '../lib/report.mjs';
 import { luaLiteral } from '../lib/filters.mjs';
 import { checkRequestMix, delimited, HTTP_MIX } from '../lib/requests.mjs';
 import { importDist } from '../lib/paths.mjs';
+import { startBareGrpc } from '../lib/servers.mjs';
 import { median, percentile } from '../lib/stats.mjs';
 import { esc, resultsSvg } from '../lib/svg.mjs';
 import { wrkScript } from '../lib/http-load.mjs';
@@ -116,6 +117,40 @@ test('a target is met, not met, or without a figure', () => {
   assert.deepEqual(targetResult(t, { of: 'a', against: 'b', metric: 'rss', max: 1 }), { ratio: 2, met: false });
 });
 
+test('the bare server answers each ext_proc phase with an empty CONTINUE for that phase', async () => {
+  const { envoyProtoRoot } = await importDist('server/protos.js');
+  const grpc = (await import(join(fileURLToPath(new URL('../../node_modules/@grpc/grpc-js/build/src/index.js', import.meta.url))))).default;
+  const ProcessingRequest = envoyProtoRoot().lookupType('envoy.service.ext_proc.v3.ProcessingRequest');
+  const ProcessingResponse = envoyProtoRoot().lookupType('envoy.service.ext_proc.v3.ProcessingResponse');
+  const headers = { headers: { headers: [{ key: ':path', rawValue: Buffer.from('/x') }] }, endOfStream: false };
+  const sent = [
+    ['requestHeaders', { requestHeaders: headers, attributes: { 'envoy.filters.http.ext_proc': { fields: { 'request.path': { stringValue: '/x' } } } } }],
+    ['responseHeaders', { responseHeaders: headers }],
+    ['requestBody', { requestBody: { body: Buffer.from('{"a":1}'), endOfStream: true } }],
+    ['responseBody', { responseBody: { body: Buffer.alloc(300, 0x61) } }],
+    ['requestTrailers', { requestTrailers: {} }],
+    // Fields before the phase are skipped, not read as one.
+    ['responseTrailers', { metadataContext: { filterMetadata: { a: { fields: { b: { numberValue: 1 } } } } }, responseTrailers: {} }],
+  ];
+  const server = await startBareGrpc({});
+  const client = new grpc.Client(`127.0.0.1:${server.grpcPort}`, grpc.credentials.createInsecure());
+  try {
+    const answers = await new Promise((resolve, reject) => {
+      const got = [];
+      const call = client.makeBidiStreamRequest('/envoy.service.ext_proc.v3.ExternalProcessor/Process', (b) => b, (b) => b);
+      call.on('data', (b) => got.push(ProcessingResponse.toObject(ProcessingResponse.decode(b))));
+      call.on('error', reject);
+      call.on('status', (st) => (st.code === 0 ? resolve(got) : reject(new Error(st.details))));
+      for (const [, message] of sent) call.write(Buffer.from(ProcessingRequest.encode(ProcessingRequest.fromObject(message)).finish()));
+      call.end();
+    });
+    assert.deepEqual(answers, sent.map(([phase]) => ({ [phase]: {} })));
+  } finally {
+    client.close();
+    await server.stop();
+  }
+});
+
 test('svg text is escaped', () => {
   assert.equal(esc('a<b & "c">'), 'a&lt;b &amp; &quot;c&quot;&gt;');
 });
@@ -167,6 +202,12 @@ test('smoke run: every scenario, every contender, with well-formed outputs', { t
         assert.equal(g.upstream_body_keeps_fields, true, `${name} ${g.request}: the body keeps the client's fields`);
       }
     }
+    // The ext_proc ceiling: Envoy did call the bare server (one stream per request), which changed nothing.
+    const bare = c.contenders['ext_proc → bare grpc-js'];
+    assert.equal(bare.role, 'ceiling');
+    assert.deepEqual(bare.rounds[0].verified.map((g) => g.upstream_path), ['/api/v1/orders?limit=10', '/api/v1/users/42', '/api/v2/teams/042/projects?page=2', '/api/v1/orders/17'], 'bare ext_proc: the path as sent');
+    assert.ok(bare.rounds[0].saturation.envoy_ext_proc.streams_started > 0, 'bare ext_proc: Envoy opened ext_proc streams');
+    assert.ok(bare.rounds[0].saturation.envoy_ext_proc.stream_msgs_received > 0, 'bare ext_proc: Envoy received its answers');
     const plain = seen(c, 'no filter');
     assert.equal(plain[0].upstream_path, '/api/v1/orders?limit=10', 'no filter: the path as sent');
     assert.equal(plain[0].upstream_x_user_id, 'spoofed', 'no filter: x-user-id as sent');
@@ -193,6 +234,7 @@ test('smoke run: every scenario, every contender, with well-formed outputs', { t
     assert.match(md, /\| opa-envoy-plugin \(peer\) \| \d+\.\d\d× \|/);
     assert.match(md, /\| native Lua \(peer\) \| \d+\.\d\d× \|/);
     assert.match(md, /\| native Lua, body \(peer\) \| \d+\.\d\d× \|/);
+    assert.match(md, /\| ext_proc → bare grpc-js \(ceiling\) \| \d+\.\d\d× \|/);
     assert.match(md, /\| Lua equivalent \(peer\) \| \d+\.\d\d× \|/);
     assert.match(md, /- throughput of ext_proc → iacdash ÷ native Lua ≥ 0\.7×: \d+\.\d\d×, \*\*(met|not met)\*\*/);
     assert.match(md, /- throughput of wasm filters ÷ no filter ≥ 0\.9×: \d+\.\d\d×, \*\*(met|not met)\*\*/);
@@ -202,7 +244,7 @@ test('smoke run: every scenario, every contender, with well-formed outputs', { t
     assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"[^>]*>/);
     assert.ok(svg.trimEnd().endsWith('</svg>'));
     const bars = run.scenarios.reduce((n, sc) => n + 3 * Object.keys(sc.contenders).length, 0);
-    assert.equal(bars, 3 * (3 + 3 + 5 + 3));
+    assert.equal(bars, 3 * (3 + 3 + 6 + 3));
     assert.equal((svg.match(/<rect /g) ?? []).length, 1 + bars + 3, 'background, 3 bars per contender and scenario, legend');
   } finally {
     rmSync(out, { recursive: true, force: true });
