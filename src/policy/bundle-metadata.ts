@@ -1,16 +1,13 @@
 /**
- * What `iacdash build` records in a bundle beyond what `opa build` writes:
- * the input paths the policy reads (policy/input-paths.ts), under the
+ * Writes what `iacdash build` records in a bundle beyond what `opa build`
+ * does: the input paths the policy reads (policy/input-paths.ts), under the
  * manifest's `metadata` (OPA's place for free-form bundle facts), so the
- * bundle stays a valid OPA bundle. A bundle without it gets the whole input.
+ * bundle stays a valid OPA bundle. bundle.ts reads it back.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Header, Pax } from 'tar';
-import { BundleError, untar } from './bundle.js';
+import { METADATA_KEY, untar } from './bundle.js';
 import type { InputPaths } from './input-paths.js';
-
-/** The manifest `metadata` key we own. */
-export const METADATA_KEY = 'iacdash';
 
 const BLOCK = 512;
 const pad = (n: number): number => (BLOCK - (n % BLOCK)) % BLOCK;
@@ -40,17 +37,4 @@ export function recordInputPaths(bundle: Buffer, paths: InputPaths): Buffer {
     ...manifest,
     metadata: { ...(manifest['metadata'] as Record<string, unknown> | undefined), [METADATA_KEY]: { input_paths: paths ?? null } },
   }));
-}
-
-/** The recorded input paths: undefined when absent (or recorded as "all of input"); a BundleError when malformed. */
-export function recordedInputPaths(manifest: Record<string, unknown>): InputPaths {
-  const metadata = manifest['metadata'];
-  if (typeof metadata !== 'object' || metadata === null) return undefined;
-  const ours = (metadata as Record<string, unknown>)[METADATA_KEY];
-  if (ours === undefined) return undefined;
-  const paths = typeof ours === 'object' && ours !== null ? (ours as Record<string, unknown>)['input_paths'] : undefined;
-  if (paths === null) return undefined;
-  const valid = Array.isArray(paths) && paths.every((p) => Array.isArray(p) && p.length > 0 && p.every((k) => typeof k === 'string'));
-  if (!valid) throw new BundleError(`/.manifest: metadata.${METADATA_KEY}.input_paths: must be a list of non-empty lists of keys (rebuild with iacdash build)`);
-  return paths as string[][];
 }

@@ -5,7 +5,6 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { Parser } from 'tar';
-import { recordedInputPaths } from './bundle-metadata.js';
 import type { InputPaths } from './input-paths.js';
 
 /** A bundle's parts, validated. */
@@ -24,6 +23,9 @@ export interface Bundle {
 export class BundleError extends Error {
   override name = 'BundleError';
 }
+
+/** The manifest `metadata` key `iacdash build` writes (see bundle-metadata.ts). */
+export const METADATA_KEY = 'iacdash';
 
 const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
 
@@ -97,4 +99,17 @@ export function readBundle(bytes: Buffer, entrypoint: string): Bundle {
   }
   const revision = typeof manifest['revision'] === 'string' ? manifest['revision'] : '';
   return { wasm, dataJson, revision, entrypoints, manifest, inputPaths: recordedInputPaths(manifest) };
+}
+
+/** The input paths `iacdash build` recorded: undefined when absent (or recorded as "all of input"); a BundleError when malformed. */
+export function recordedInputPaths(manifest: Record<string, unknown>): InputPaths {
+  const metadata = manifest['metadata'];
+  if (typeof metadata !== 'object' || metadata === null) return undefined;
+  const ours = (metadata as Record<string, unknown>)[METADATA_KEY];
+  if (ours === undefined) return undefined;
+  const paths = typeof ours === 'object' && ours !== null ? (ours as Record<string, unknown>)['input_paths'] : undefined;
+  if (paths === null) return undefined;
+  const valid = Array.isArray(paths) && paths.every((p) => Array.isArray(p) && p.length > 0 && p.every((k) => typeof k === 'string'));
+  if (!valid) throw new BundleError(`/.manifest: metadata.${METADATA_KEY}.input_paths: must be a list of non-empty lists of keys (rebuild with iacdash build)`);
+  return paths as string[][];
 }

@@ -50,7 +50,9 @@ t.test('only the recorded paths reach the policy; prune_input: false sends every
   const request = join(EXAMPLES, 'alice-get-allowed.jsonc');
   const method = async (bundle: string, prune: boolean): Promise<unknown> => {
     const outcome = (await authorizer(bundle, prune)).check(readCheckRequest(request));
-    return outcome.kind === 'response' ? outcome.response.okResponse?.headers?.[0]?.header?.value : outcome;
+    if (outcome.kind !== 'response') return outcome;
+    const headers = outcome.response.okResponse?.['headers'] as { header: { key: string; value: string } }[] | undefined;
+    return headers?.find((h) => h.header.key === 'x-method')?.header.value;
   };
   t.equal(await method(built, true), 'GET', 'the paths iacdash build recorded include the method');
   t.equal(await method(narrowed, true), '<absent>', 'a path not recorded does not reach the policy');
