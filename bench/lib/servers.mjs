@@ -146,6 +146,9 @@ export async function startEnvoy({ root, core, workDir, httpFilters, clusters = 
   }];
   const bootstrap = {
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: adminPort } } },
+    // As deployed (deploy/README.md): without it Envoy resets every ext_proc stream and
+    // iacdash's HTTP/2 sends GOAWAY past 1,000 resets, failing requests in flight.
+    layered_runtime: { layers: [{ name: 'static', static_layer: { 'envoy.reloadable_features.ext_proc_graceful_grpc_close': true } }] },
     static_resources: {
       listeners: [{
         name: 'ingress',

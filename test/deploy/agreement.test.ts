@@ -12,6 +12,7 @@ import { envoyPackageDefinition } from '../../src/server/protos.js';
 import { check, type CheckResult } from '../helpers/grpc.js';
 import { startSidecar } from '../helpers/sidecar.js';
 import { makeCa, secretDir } from '../helpers/tls.js';
+import { EXT_PROC_RUNTIME } from '../e2e/harness/bootstrap.js';
 import { envoyFilterFragments } from './envoy-fragments.js';
 import { CHART, DEPLOY, helmTemplate, kustomizeBuild, loadManifests, only, yamlFiles, type K8sObject } from './harness.js';
 
@@ -232,4 +233,22 @@ t.test('iacdash answers the probes the chart declares, with the config and Lua s
     t.equal(res.status, 200, `${probe.httpGet.path}: ${running.logs()}`);
   }
   t.equal((await fetch(`http://127.0.0.1:${running.httpPort}/no-such-probe`)).status, 404, 'an unknown path is not a probe');
+});
+
+t.test('every Envoy that runs iacdash ext_proc sets the runtime values the e2e tests run with', async (t) => {
+  // Without ext_proc_graceful_grpc_close, requests fail under load: test/e2e/extproc-resets.test.ts.
+  const wanted = Object.entries(EXT_PROC_RUNTIME);
+  t.ok(wanted.length > 0);
+  t.ok(istio.some((o) => o.kind === 'EnvoyFilter' && JSON.stringify(o).includes('envoy.filters.http.ext_proc')), 'the mesh runs ext_proc');
+  // ProxyConfig.runtimeValues is map<string, string>; Envoy's runtime reads "true" as true.
+  const runtimeValues = only(istio, 'IstioOperator').spec.meshConfig.defaultConfig.runtimeValues;
+  for (const [key, value] of wanted) t.equal(runtimeValues[key], String(value), `mesh-config.yaml: defaultConfig.runtimeValues sets ${key}`);
+
+  const examples = yamlFiles(join(DEPLOY, 'envoy')).filter((f) => readFileSync(f, 'utf8').includes('envoy.filters.http.ext_proc'));
+  t.ok(examples.length > 0, 'deploy/envoy has an ext_proc example');
+  for (const file of examples) {
+    const layers: any[] = parse(readFileSync(file, 'utf8')).layered_runtime?.layers ?? [];
+    const staticLayer = Object.assign({}, ...layers.map((l) => l.static_layer ?? {}));
+    for (const [key, value] of wanted) t.equal(staticLayer[key], value, `${file}: static runtime layer sets ${key}`);
+  }
 });

@@ -331,18 +331,34 @@ export interface BootstrapOptions {
   clusters: Cluster[];
   /** Global cap on downstream connections; defaults to 10000. */
   maxDownstreamConnections?: number;
+  /** Static runtime layer (`layered_runtime`); defaults to {@link EXT_PROC_RUNTIME}, as deployed. `{}` gives Envoy's defaults. */
+  runtime?: Record<string, unknown>;
 }
 
 /**
+ * Runtime values every ext_proc deployment of iacdash sets (deploy/README.md).
+ * Without `ext_proc_graceful_grpc_close` Envoy ends each ext_proc stream with an
+ * HTTP/2 RST_STREAM; past 1,000 resets on one connection Node's HTTP/2 (the
+ * grpc-js server) sends GOAWAY and in-flight requests fail with 500
+ * (test/e2e/extproc-resets.test.ts). With it Envoy half-closes and waits for
+ * iacdash to end the stream. Opt-in since Envoy 1.34.
+ */
+export const EXT_PROC_RUNTIME: Readonly<Record<string, unknown>> = Object.freeze({
+  'envoy.reloadable_features.ext_proc_graceful_grpc_close': true,
+});
+
+/**
  * A static bootstrap: admin on 127.0.0.1, the given listeners and clusters,
- * and a global downstream connection limit. Without that limit Envoy logs a
- * warning at every start; with it a clean run logs nothing at `warning`, so
- * tests can treat any warning as news.
+ * the runtime values iacdash's ext_proc needs ({@link EXT_PROC_RUNTIME}), and a
+ * global downstream connection limit. Without that limit Envoy logs a warning
+ * at every start; with it a clean run logs nothing at `warning`, so tests can
+ * treat any warning as news.
  */
 export function bootstrap(options: BootstrapOptions): Bootstrap {
   return {
     admin: { address: loopback(options.adminPort ?? 0) },
     static_resources: { listeners: options.listeners, clusters: options.clusters },
+    layered_runtime: { layers: [{ name: 'static', static_layer: { ...(options.runtime ?? EXT_PROC_RUNTIME) } }] },
     overload_manager: {
       resource_monitors: [
         {

@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import { request as httpRequest, type Agent, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 
 /** One HTTP/1.1 request to 127.0.0.1. */
 export interface RequestOptions {
@@ -12,6 +12,8 @@ export interface RequestOptions {
   body?: string | Buffer;
   /** Safety net so a hung Envoy fails the test instead of the file timeout; default 15 s. */
   timeoutMs?: number;
+  /** Reuse connections (e.g. a keep-alive `Agent` for many requests); by default each request has its own. */
+  agent?: Agent;
 }
 
 /** The response as received. */
@@ -27,7 +29,8 @@ export interface HttpResponse {
 
 /**
  * Sends one request to `127.0.0.1:port` on a fresh connection (no agent, no
- * keep-alive), so no test sees a connection another request left behind.
+ * keep-alive) unless `options.agent` is given, so no test sees a connection
+ * another request left behind by accident.
  */
 export function request(port: number, options: RequestOptions = {}): Promise<HttpResponse> {
   const { method = 'GET', path = '/', body, timeoutMs = 15_000 } = options;
@@ -37,7 +40,7 @@ export function request(port: number, options: RequestOptions = {}): Promise<Htt
 
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, method, path, headers, agent: false },
+      { host: '127.0.0.1', port, method, path, headers, agent: options.agent ?? false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
