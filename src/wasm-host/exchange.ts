@@ -163,7 +163,9 @@ export class ExchangeRunner {
   private callStream(name: string, args: number[]): Step {
     const before = this.checkFail();
     if (before) return before;
-    if (this.vm.has(name)) this.callbacks.push(name);
+    // Envoy continues past a callback the module does not export, without looking at an earlier call's stop.
+    if (!this.vm.has(name)) return 'continue';
+    this.callbacks.push(name);
     const replyBefore = this.stream.localReply;
     const result = this.vm.call(name, this.context, [this.context.id, ...args]);
     const after = this.checkFail();

@@ -180,6 +180,11 @@ export class ProxyWasmHost {
     return this.services.metrics.lookup(name);
   }
 
+  /** Size of the module's linear memory in bytes (Envoy's VM grows the same way): a leak shows as growth. */
+  get memoryBytes(): number {
+    return this.vm.memory.byteLength;
+  }
+
   /** Why the current VM failed, if it did. */
   get failure(): VmFailure | undefined {
     return this.vm.failure;

@@ -11,6 +11,11 @@ export class GuestMemory {
     private readonly alloc: (size: number) => number,
   ) {}
 
+  /** Size of the linear memory in bytes; it only grows, so it tracks the module's peak heap. */
+  get byteLength(): number {
+    return this.memory.buffer.byteLength;
+  }
+
   /** The current bytes; a fresh view each time because memory.grow detaches the old buffer. */
   private view(): Uint8Array {
     return new Uint8Array(this.memory.buffer);

@@ -434,3 +434,39 @@ t.test('a configuration the filter rejects stops Envoy from starting, whatever t
     });
   }
 });
+
+t.test('the filters format log lines only while Envoy keeps them, and follow a runtime level change on the next request', async (t) => {
+  const [logger, auth] = await Promise.all([ensureFilter('request-logger'), ensureFilter('custom-auth')]);
+  const corpora = { logger: await loadCorpus('request-logger'), auth: await loadCorpus('custom-auth') };
+  const upstream = await startEchoUpstream();
+  t.teardown(() => upstream.close());
+  const filters = [
+    wasmFilter({ filename: logger.path, rootId: 'request-logger', configuration: JSON.stringify(corpora.logger.configuration) }),
+    wasmFilter({ filename: auth.path, rootId: 'custom-auth', configuration: JSON.stringify(corpora.auth.configuration) }),
+    routerFilter(),
+  ];
+  const config = bootstrap({ listeners: [listener(0, filters, 'echo', { name: 'both', statPrefix: 'both' })], clusters: [cluster('echo', upstream.port)] });
+  const envoy = await startEnvoy({ name: 'wasm-log-level', config, componentLogLevel: 'wasm:warning' });
+  t.teardown(() => envoy.stop());
+  const port = envoy.listenerPorts['both'] ?? 0;
+  const lines = () => [...envoyWasmLines(envoy.logs(), 'request-logger'), ...envoyWasmLines(envoy.logs(), 'custom-auth')].map((l) => l.message);
+  const send = async (trace: string) => {
+    const res = await request(port, { path: '/orders/1', headers: { 'x-api-key': 'key-alice-0123456789', 'x-trace': trace } });
+    t.equal(res.status, 200, `${trace}: allowed`);
+  };
+
+  await send('at-warning');
+  await envoy.waitForStat('wasmcustom.request_logger.requests', (v) => v === 1);
+  t.same(lines(), [], 'at warning, neither filter logs its info lines (and the request is still counted)');
+
+  t.equal((await envoy.admin('/logging?wasm=info', 'POST')).status, 200);
+  await send('at-info');
+  const logged = await eventually(() => (lines().length >= 2 ? lines() : undefined), 'the info lines');
+  t.match(logged.find((l) => l.startsWith('{')), /"path":"\/orders\/1".*"headers":\{"x-trace":"at-info"/, 'request-logger logs the request after the change');
+  t.ok(logged.includes('custom-auth: allow subject=alice method=api-key path=/orders/1'), 'custom-auth logs its decision after the change');
+
+  t.equal((await envoy.admin('/logging?wasm=warning', 'POST')).status, 200);
+  await send('back-at-warning');
+  await envoy.waitForStat('wasmcustom.request_logger.requests', (v) => v === 3);
+  t.same(lines(), logged, 'back at warning: no new lines');
+});

@@ -12,6 +12,23 @@ import { factoryFor } from "./registry";
 const roots = new Map<u32, RootContext>();
 const streams = new Map<u32, HttpContext>();
 
+/** Top-level callbacks between two collections: a few requests' garbage at most. */
+const COLLECT_EVERY: u32 = 32;
+let sinceCollect: u32 = 0;
+
+/**
+ * The build uses AssemblyScript's `minimal` runtime: no collector work on
+ * each allocation and no write barriers, but garbage is freed only by
+ * `__collect`. That is safe where no managed reference lives on the stack:
+ * at the end of a callback the host called at top level (never inside
+ * proxy_on_memory_allocate, which runs within a host call).
+ */
+function maybeCollect(): void {
+  if (++sinceCollect < COLLECT_EVERY) return;
+  sinceCollect = 0;
+  __collect();
+}
+
 /** Marks the module as speaking proxy-wasm ABI 0.2.1; never called. */
 export function proxy_abi_version_0_2_1(): void {}
 
@@ -50,15 +67,19 @@ export function proxy_on_vm_start(rootContextId: u32, vmConfigurationSize: usize
 
 export function proxy_on_configure(rootContextId: u32, configurationSize: usize): bool {
   if (!roots.has(rootContextId)) return true;
-  return roots.get(rootContextId).onConfigure(configurationSize);
+  const ok = roots.get(rootContextId).onConfigure(configurationSize);
+  __collect(); // parsing garbage; configuration is rare
+  return ok;
 }
 
 export function proxy_on_tick(rootContextId: u32): void {
   if (roots.has(rootContextId)) roots.get(rootContextId).onTick();
+  maybeCollect();
 }
 
 export function proxy_on_queue_ready(rootContextId: u32, queueId: u32): void {
   if (roots.has(rootContextId)) roots.get(rootContextId).onQueueReady(queueId);
+  maybeCollect();
 }
 
 export function proxy_on_http_call_response(
@@ -69,6 +90,7 @@ export function proxy_on_http_call_response(
   numTrailers: u32,
 ): void {
   if (roots.has(rootContextId)) roots.get(rootContextId).dispatchHttpCallResponse(token, numHeaders, bodySize, numTrailers);
+  maybeCollect();
 }
 
 export function proxy_on_request_headers(contextId: u32, numHeaders: u32, endOfStream: bool): Action {
@@ -115,10 +137,9 @@ export function proxy_on_delete(contextId: u32): void {
   if (streams.has(contextId)) {
     streams.get(contextId).onDelete();
     streams.delete(contextId);
-    return;
-  }
-  if (roots.has(contextId)) {
+  } else if (roots.has(contextId)) {
     roots.get(contextId).onDelete();
     roots.delete(contextId);
   }
+  maybeCollect();
 }

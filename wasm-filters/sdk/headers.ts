@@ -77,6 +77,52 @@ export function deserializeHeaders(bytes: ArrayBuffer): HeaderPair[] {
   return out;
 }
 
+/**
+ * A copy of a header map taken with one host call ({@link HeaderMap.snapshot}).
+ * Reading several headers from it costs one host round trip instead of one
+ * (plus the host's allocation callback) per header; values are decoded only
+ * when asked for. It does not see changes made after it was taken.
+ */
+export class HeaderSnapshot {
+  constructor(private readonly bytes: ArrayBuffer) {}
+
+  /** The first value of `key` (compared in ASCII lowercase, as Envoy's lookup), or null: what {@link HeaderMap.get} returned when the snapshot was taken. */
+  get(key: string): string | null {
+    const wanted = utf8(key);
+    const wantedLen = <u64>wanted.byteLength;
+    const wantedPtr = ptrOf(wanted);
+    const size = <u64>this.bytes.byteLength;
+    if (size < 4) return null;
+    const base = ptrOf(this.bytes);
+    const n = <u64>load<u32>(base);
+    if (4 + 8 * n > size) return null;
+    let lens = base + 4;
+    let data = <u64>(4 + 8 * n);
+    for (let i: u64 = 0; i < n; i++) {
+      const keyLen = <u64>load<u32>(lens);
+      const valueLen = <u64>load<u32>(lens + 4);
+      lens += 8;
+      if (data + keyLen + valueLen + 2 > size) return null;
+      if (keyLen == wantedLen && asciiLowerEqual(base + <usize>data, wantedPtr, <usize>keyLen)) {
+        return String.UTF8.decodeUnsafe(base + <usize>(data + keyLen + 1), <usize>valueLen);
+      }
+      data += keyLen + valueLen + 2;
+    }
+    return null;
+  }
+}
+
+function asciiLowerEqual(a: usize, b: usize, len: usize): bool {
+  for (let i: usize = 0; i < len; i++) {
+    let x = <u32>load<u8>(a + i);
+    let y = <u32>load<u8>(b + i);
+    if (x - 0x41 < 26) x |= 0x20;
+    if (y - 0x41 < 26) y |= 0x20;
+    if (x != y) return false;
+  }
+  return true;
+}
+
 /** A header map of the current stream, reached through the host. */
 export class HeaderMap {
   constructor(public readonly type: MapType) {}
@@ -131,6 +177,13 @@ export class HeaderMap {
     resetReturned();
     if (proxy_get_header_map_pairs(this.type, RET_PTR, RET_SIZE) != WasmResult.Ok) return new Array<HeaderPair>();
     return deserializeHeaders(takeReturnedBytes());
+  }
+
+  /** Every pair in one host call, decoded lazily: cheaper than several {@link get} calls. Empty when the map is unavailable. */
+  snapshot(): HeaderSnapshot {
+    resetReturned();
+    if (proxy_get_header_map_pairs(this.type, RET_PTR, RET_SIZE) != WasmResult.Ok) return new HeaderSnapshot(new ArrayBuffer(0));
+    return new HeaderSnapshot(takeReturnedBytes());
   }
 
   /** Replaces the whole map. */

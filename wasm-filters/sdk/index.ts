@@ -5,6 +5,7 @@ export { Context, HttpCallHandler, HttpContext, RootContext, sendLocalResponse }
 export {
   HeaderMap,
   HeaderPair,
+  HeaderSnapshot,
   deserializeHeaders,
   httpCallResponseHeaders,
   httpCallResponseTrailers,
@@ -15,7 +16,7 @@ export {
   serializeHeaders,
 } from "./headers";
 export { Buffer, httpCallResponseBody, pluginConfiguration, requestBody, responseBody, vmConfiguration } from "./buffers";
-export { getLogLevel, log, logCritical, logDebug, logError, logInfo, logTrace, logWarn } from "./log";
+export { getLogLevel, log, logEnabled, logCritical, logDebug, logError, logInfo, logTrace, logWarn } from "./log";
 export { Counter, Gauge, Histogram } from "./metrics";
 export {
   getProperty,
@@ -23,6 +24,7 @@ export {
   getPropertyBytes,
   getPropertyInt64,
   getPropertyString,
+  Property,
   setProperty,
 } from "./properties";
 export { RootFactory, registerRootContext } from "./registry";
@@ -38,6 +40,6 @@ export {
 export { currentTimeNanos, setTickPeriod } from "./time";
 export { JsonResult, JsonType, JsonValue, jsonString, parseJson } from "./json";
 export { base64Decode, base64Encode, base64UrlDecode, base64UrlEncode } from "./base64";
-export { constantTimeEqual, hmacSha256, sha256 } from "./sha256";
+export { HmacSha256Key, constantTimeEqual, hmacSha256, sha256 } from "./sha256";
 export { bytesOf, fromUtf8, utf8 } from "./memory";
 export { ConfigErrors, ConfigObject } from "./config";

@@ -33,3 +33,12 @@ export function getLogLevel(): LogLevel {
   if (proxy_get_log_level(RET_U32) != 0) return LogLevel.Info;
   return <LogLevel>load<u32>(RET_U32);
 }
+
+/**
+ * Whether the host keeps a line at `level` right now. Ask once per request
+ * and skip formatting when false: Envoy's level can change at runtime
+ * (admin `/logging`), so a cached answer would go stale.
+ */
+export function logEnabled(level: LogLevel): bool {
+  return level >= getLogLevel();
+}

@@ -43,6 +43,31 @@ export function getPropertyBool(path: string, fallback: bool = false): bool {
   return load<u8>(ptrOf(bytes)) != 0;
 }
 
+/**
+ * A property path encoded once: for a property read on every request, create
+ * it at configure time (or at module level) instead of re-encoding the path.
+ */
+export class Property {
+  private readonly encoded: ArrayBuffer;
+  constructor(public readonly path: string) {
+    this.encoded = encodePath(path.split("."));
+  }
+
+  /** Raw bytes, or null when missing. */
+  bytes(): ArrayBuffer | null {
+    resetReturned();
+    if (proxy_get_property(ptrOf(this.encoded), <usize>this.encoded.byteLength, RET_PTR, RET_SIZE) != WasmResult.Ok) return null;
+    return takeReturnedBytes();
+  }
+
+  /** As {@link getPropertyInt64}. */
+  int64(fallback: i64 = -1): i64 {
+    const bytes = this.bytes();
+    if (bytes === null || bytes.byteLength != 8) return fallback;
+    return load<i64>(ptrOf(bytes));
+  }
+}
+
 /** Sets a filter-state property (Envoy stores it under `wasm.<path>`). */
 export function setProperty(path: string, value: string): WasmResult {
   const p = encodePath(path.split("."));

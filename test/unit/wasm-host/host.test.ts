@@ -5,7 +5,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import t from 'tap';
 import { ensureFilter } from '../../../wasm-filters/build.mjs';
-import { ProxyWasmHost, WasmHostError, fixedClock, type HostOptions } from '../../../src/wasm-host/index.js';
+import { ProxyWasmHost, WasmHostError, fixedClock, type HostOptions, type HttpRequestInput } from '../../../src/wasm-host/index.js';
 
 const probeBytes = ensureFilter('probe', { test: true }).then((b) => readFile(b.path));
 
@@ -333,10 +333,51 @@ t.test('a filter behind one that answered first gets only the log callbacks (reg
   const ex = await host.exchange({ method: 'DELETE', path: '/orders/7', headers: { 'x-trace': 't-9' } }, undefined, {
     answeredBefore: { status: 401, headers: { 'content-type': 'application/json' }, body: '{"error":"unauthenticated"}' },
   });
-  t.same(ex.callbacks, ['proxy_on_context_create', 'proxy_on_log', 'proxy_on_done', 'proxy_on_delete'], 'as in Envoy');
+  // request-logger exports no proxy_on_done (it keeps no stream alive), so Envoy does not call it.
+  t.same(ex.callbacks, ['proxy_on_context_create', 'proxy_on_log', 'proxy_on_delete'], 'as in Envoy');
   t.notOk(ex.failure, 'no trap');
   t.same(messages(ex.logs), ['{"method":"DELETE","path":"/orders/7","status":401,"duration_ms":0,"request_bytes":0,"response_bytes":0,"headers":{"x-trace":"t-9"}}']);
   t.equal(ex.response?.status, 401);
   t.equal(ex.upstreamRequest, undefined);
   t.equal(host.metric('request_logger.responses_4xx')?.value, 1n);
+});
+
+t.test('request-logger asks the host level: no line below it, yet every request counted; a line at or above it', async (t) => {
+  const module = await readFile((await ensureFilter('request-logger')).path);
+  const quiet = await ProxyWasmHost.create({ module, rootId: 'request-logger', configuration: '{"headers":["x-trace"]}', logLevel: 'warn', clock: fixedClock(0) });
+  const ex = await quiet.exchange({ path: '/a', headers: { 'x-trace': 't-1' } }, () => ({ status: 200, body: 'ok' }));
+  t.same(messages(ex.logs), [], 'an info line under a warn host is not written');
+  t.equal(quiet.metric('request_logger.requests')?.value, 1n, 'the request is counted');
+  t.equal(quiet.metric('request_logger.responses_2xx')?.value, 1n);
+
+  const loud = await ProxyWasmHost.create({ module, rootId: 'request-logger', configuration: '{"headers":["x-trace"],"logLevel":"warn"}', logLevel: 'warn', clock: fixedClock(0) });
+  const ex2 = await loud.exchange({ path: '/a', headers: { 'x-trace': 't-2' } }, () => ({ status: 200, body: 'ok' }));
+  t.same(messages(ex2.logs), ['{"method":"GET","path":"/a","status":200,"duration_ms":0,"request_bytes":0,"response_bytes":2,"headers":{"x-trace":"t-2"}}'], 'a warn line under a warn host is written');
+});
+
+t.test('the filters free their garbage: memory stays flat over many requests (minimal runtime, collected by the SDK)', async (t) => {
+  const corpus = JSON.parse(await readFile('test/e2e/wasm-filters/custom-auth.corpus.json', 'utf8')) as { configuration: { jwt: { secret: string; issuer: string; audience: string } } };
+  const { jwt } = corpus.configuration;
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const head = b64({ alg: 'HS256', typ: 'JWT' });
+  const body = b64({ iss: jwt.issuer, aud: jwt.audience, exp: 4102444800, sub: 'carol', scope: 'orders:read' });
+  const token = `${head}.${body}.${createHmac('sha256', jwt.secret).update(`${head}.${body}`).digest('base64url')}`;
+  const filters: Array<{ name: string; configuration: unknown; request: HttpRequestInput }> = [
+    { name: 'custom-auth', configuration: corpus.configuration, request: { path: '/orders/1', headers: { authorization: `Bearer ${token}` } } },
+    { name: 'request-logger', configuration: { headers: ['x-trace'] }, request: { path: '/orders/1', headers: { 'x-trace': 'x'.repeat(2000) } } },
+  ];
+  for (const f of filters) {
+    const module = await readFile((await ensureFilter(f.name)).path);
+    const host = await ProxyWasmHost.create({ module, rootId: f.name, configuration: JSON.stringify(f.configuration) });
+    const run = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const ex = await host.exchange(f.request, () => ({ status: 200, body: 'ok' }));
+        if (ex.response?.status !== 200) throw new Error(`${f.name}: status ${ex.response?.status}`);
+      }
+    };
+    await run(200);
+    const warm = host.memoryBytes;
+    await run(2000);
+    t.equal(host.memoryBytes, warm, `${f.name}: no growth over 2000 more requests (${warm} bytes)`);
+  }
 });

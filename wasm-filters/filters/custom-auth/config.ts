@@ -1,6 +1,6 @@
 // custom-auth configuration (Istio `pluginConfig`), validated against an
 // allow-list of keys. See wasm-filters/README.md for the reference.
-import { ConfigErrors, ConfigObject, JsonValue, base64UrlDecode, bytesOf } from "../../sdk";
+import { ConfigErrors, ConfigObject, HmacSha256Key, JsonValue, base64UrlDecode, bytesOf } from "../../sdk";
 
 /** One API key and the identity it stands for. */
 export class ApiKey {
@@ -10,6 +10,8 @@ export class ApiKey {
 /** HS256 JWT settings. */
 export class JwtConfig {
   secret: Uint8Array = new Uint8Array(0);
+  /** The secret's HMAC key schedule, computed once at configure time. */
+  key: HmacSha256Key = new HmacSha256Key(new Uint8Array(0));
   issuer: string = "";
   audience: string = "";
   header: string = "authorization";
@@ -97,6 +99,7 @@ export function parseConfig(text: string, errors: ConfigErrors): AuthConfig {
     }
     // RFC 7518 3.2: an HS256 key must be at least as long as the hash.
     if (j.secret.length < 32) errors.add(jwt.path, "the HS256 secret must be at least 32 bytes");
+    j.key = new HmacSha256Key(j.secret);
     j.issuer = jwt.string("issuer", "");
     j.audience = jwt.string("audience", "");
     j.header = lowerHeader(jwt, "header", j.header);

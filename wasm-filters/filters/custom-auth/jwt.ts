@@ -8,7 +8,6 @@ import {
   bytesOf,
   constantTimeEqual,
   fromUtf8,
-  hmacSha256,
   parseJson,
 } from "../../sdk";
 import { JwtConfig } from "./config";
@@ -76,7 +75,7 @@ export function verifyJwt(token: string, config: JwtConfig, nowSeconds: f64): Jw
 
   // Compare encodings, not decoded bytes: a re-encoded signature cannot pass.
   const signed = bytesOf(parts[0] + "." + parts[1]);
-  const expected = bytesOf(base64UrlEncode(hmacSha256(config.secret, signed)));
+  const expected = bytesOf(base64UrlEncode(config.key.mac(signed)));
   if (!constantTimeEqual(expected, bytesOf(parts[2]))) return fail("bad token signature");
 
   const claims = decodeJsonSegment(parts[1]);
