@@ -148,7 +148,7 @@ export default {
       load: `wrk (1 thread, ${connections(ctx)} connections) at saturation, vegeta (open loop) at the fixed rate; \`lua/${SCRIPT}.lua\` on ${state.headerMix.length} header-only requests (ext_proc: request headers only) or ${state.bodyMix.length} JSON body rewrites (ext_proc: request body BUFFERED), round-robin; ext_proc → bare grpc-js has the header-only filter of ext_proc → iacdash, its server answering every message CONTINUE without decoding it; Envoy 1 worker and the ext_proc server share the server core, wrk, vegeta and the echo upstream the generator core`,
       mix: [...state.headerMix, ...state.bodyMix].map((r) => `${r.method} ${r.path} → upstream ${r.upstream.path}${r.sent ? ' with request_id in the body' : ''}`),
       // Envoy ends every ext_proc stream with RST_STREAM; nghttp2 (under grpc-js) allows 1000 then 33/s before GOAWAY.
-      failures: "Envoy 5xx: ext_proc gRPC errors (at saturation: streams refused by the Node sidecar's GOAWAY once Envoy's one RST_STREAM per request exceeds nghttp2's reset limit, see bench/README.md), its 5 s message timeout, upstream resets",
+      failures: "Envoy 5xx: ext_proc gRPC errors (without graceful close, streams refused once Envoy's resets pass Node's HTTP/2 limit: bench/README.md), its 5 s message timeout, upstream resets",
     };
   },
 
