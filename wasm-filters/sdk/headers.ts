@@ -53,26 +53,60 @@ export function serializeHeaders(pairs: HeaderPair[]): ArrayBuffer {
   return out;
 }
 
+/**
+ * Walks serialized pairs in place, without copying. Malformed input ends the
+ * walk at the first pair that does not fit, never a trap. One per module:
+ * a filter reads headers on every request, so the walk allocates nothing.
+ */
+class PairWalker {
+  private base: usize = 0;
+  private size: u64 = 0;
+  private left: u64 = 0;
+  private lens: usize = 0;
+  private data: u64 = 0;
+  keyPtr: usize = 0;
+  keyLen: usize = 0;
+  valuePtr: usize = 0;
+  valueLen: usize = 0;
+
+  start(bytes: ArrayBuffer): PairWalker {
+    this.base = ptrOf(bytes);
+    this.size = <u64>bytes.byteLength;
+    const n: u64 = this.size < 4 ? <u64>0 : <u64>load<u32>(this.base);
+    this.left = 4 + 8 * n > this.size ? 0 : n;
+    this.lens = this.base + 4;
+    this.data = 4 + 8 * n;
+    return this;
+  }
+
+  /** Moves to the next pair; false when there is none that fits. */
+  next(): bool {
+    if (this.left == 0) return false;
+    this.left--;
+    const keyLen = <u64>load<u32>(this.lens);
+    const valueLen = <u64>load<u32>(this.lens + 4);
+    this.lens += 8;
+    if (this.data + keyLen + valueLen + 2 > this.size) {
+      this.left = 0;
+      return false;
+    }
+    this.keyPtr = this.base + <usize>this.data;
+    this.keyLen = <usize>keyLen;
+    this.valuePtr = this.keyPtr + <usize>keyLen + 1;
+    this.valueLen = <usize>valueLen;
+    this.data += keyLen + valueLen + 2;
+    return true;
+  }
+}
+
+const walker = new PairWalker();
+
 /** Parses serialized pairs. Malformed input yields the pairs that fit, never a trap. */
 export function deserializeHeaders(bytes: ArrayBuffer): HeaderPair[] {
   const out = new Array<HeaderPair>();
-  const size = <u64>bytes.byteLength;
-  if (size < 4) return out;
-  const base = ptrOf(bytes);
-  const n = <u64>load<u32>(base);
-  if (4 + 8 * n > size) return out;
-  let lens = base + 4;
-  let data = <u64>(4 + 8 * n);
-  for (let i: u64 = 0; i < n; i++) {
-    const keyLen = <u64>load<u32>(lens);
-    const valueLen = <u64>load<u32>(lens + 4);
-    lens += 8;
-    if (data + keyLen + valueLen + 2 > size) break;
-    const key = String.UTF8.decodeUnsafe(base + <usize>data, <usize>keyLen);
-    data += keyLen + 1;
-    const value = String.UTF8.decodeUnsafe(base + <usize>data, <usize>valueLen);
-    data += valueLen + 1;
-    out.push(new HeaderPair(key, value));
+  const w = walker.start(bytes);
+  while (w.next()) {
+    out.push(new HeaderPair(String.UTF8.decodeUnsafe(w.keyPtr, w.keyLen), String.UTF8.decodeUnsafe(w.valuePtr, w.valueLen)));
   }
   return out;
 }
@@ -89,24 +123,12 @@ export class HeaderSnapshot {
   /** The first value of `key` (compared in ASCII lowercase, as Envoy's lookup), or null: what {@link HeaderMap.get} returned when the snapshot was taken. */
   get(key: string): string | null {
     const wanted = utf8(key);
-    const wantedLen = <u64>wanted.byteLength;
-    const wantedPtr = ptrOf(wanted);
-    const size = <u64>this.bytes.byteLength;
-    if (size < 4) return null;
-    const base = ptrOf(this.bytes);
-    const n = <u64>load<u32>(base);
-    if (4 + 8 * n > size) return null;
-    let lens = base + 4;
-    let data = <u64>(4 + 8 * n);
-    for (let i: u64 = 0; i < n; i++) {
-      const keyLen = <u64>load<u32>(lens);
-      const valueLen = <u64>load<u32>(lens + 4);
-      lens += 8;
-      if (data + keyLen + valueLen + 2 > size) return null;
-      if (keyLen == wantedLen && asciiLowerEqual(base + <usize>data, wantedPtr, <usize>keyLen)) {
-        return String.UTF8.decodeUnsafe(base + <usize>(data + keyLen + 1), <usize>valueLen);
+    const wantedLen = <usize>wanted.byteLength;
+    const w = walker.start(this.bytes);
+    while (w.next()) {
+      if (w.keyLen == wantedLen && asciiLowerEqual(w.keyPtr, ptrOf(wanted), wantedLen)) {
+        return String.UTF8.decodeUnsafe(w.valuePtr, w.valueLen);
       }
-      data += keyLen + valueLen + 2;
     }
     return null;
   }
