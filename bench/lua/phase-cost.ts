@@ -87,6 +87,9 @@ rows.push([`request-transformation, ${json.length} B JSON body (headers + body)`
   expect(s.begin('request', bodyHeaders, { endOfStream: false }), 'needs_body');
   expect(s.provideBody(Buffer.from(json)), 'done');
 }, 300)]);
+// Scenario C's header-only case: the same script on a GET (trims every header, rewrites the path).
+const getHeaders: HeaderList = [[':method', 'GET'], [':path', '/api/v1/orders?limit=10'], [':authority', 'localhost:10000'], [':scheme', 'http'], ['user-agent', 'wrk'], ['accept', ' */* '], ['x-request-id', 'r-2'], ['x-forwarded-proto', 'http'], ['x-envoy-expected-rq-timeout-ms', '15000']];
+rows.push(['request-transformation, headers only (GET)', measure(() => expect(reqT.newStream().begin('request', getHeaders, { endOfStream: true }), 'done'), N)]);
 rows.push(['response-transformation, headers only (text/html)', measure(() => {
   expect(respT.newStream().begin('response', [[':status', '200'], ['content-type', 'text/html'], ['server', 'up'], ['x-internal-a', '1']], { endOfStream: true }), 'done');
 }, N)]);
