@@ -6,12 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import { ERRORS, type ErrorCode } from '../errors.js';
+import type { PolicyEngine } from '../policy/engine.js';
 import type { PolicyStore } from '../policy/store.js';
 import type { DecodeResult } from '../server/strict-decode.js';
 import type { DecisionLogger } from '../telemetry/decision-log.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { CheckSpanEnd, Tracing } from '../telemetry/tracing.js';
+import { DecisionCache } from './decision-cache.js';
 import { ContractError, readDecision } from './decision.js';
 import { checkRequestToInput, type CheckRequestObject, type InputOptions } from './input.js';
 import { prune } from '../json/prune.js';
@@ -54,6 +56,9 @@ export class Authorizer {
   private readonly logPath: string;
   /** Metrics or decision logs are on: time the evaluation. */
   private readonly observed: boolean;
+  /** The engine the cache was decided for, and its cache (undefined: off for that engine). */
+  private cacheEngine: PolicyEngine | undefined;
+  private cache: DecisionCache | undefined;
 
   constructor(
     private readonly store: PolicyStore,
@@ -147,7 +152,8 @@ export class Authorizer {
     try {
       // The decision log keeps the whole input: a candidate bundle in replay may read more.
       const tree = this.config.authz.prune_input ? engine.inputTree : undefined;
-      resultSet = engine.evaluate(stringifyWithRaw(tree ? prune(built.input, tree) : built.input));
+      const inputJson = stringifyWithRaw(tree ? prune(built.input, tree) : built.input);
+      resultSet = tree ? this.evaluateCached(engine, inputJson) : engine.evaluate(inputJson);
     } catch (err) {
       return this.fail('eval_error', decisionId, (err as Error).message);
     } finally {
@@ -178,6 +184,32 @@ export class Authorizer {
       });
     }
     return { kind: 'response', response, allowed };
+  }
+
+  /** Evaluates a pruned input, through the decision cache when the engine allows one. */
+  private evaluateCached(engine: PolicyEngine, inputJson: string): { result: unknown }[] {
+    if (engine !== this.cacheEngine) this.cacheFor(engine);
+    const cache = this.cache;
+    if (cache === undefined) return engine.evaluate(inputJson);
+    const hit = cache.get(inputJson);
+    if (hit !== undefined) {
+      this.telemetry.metrics?.decisionCache(true, cache.size);
+      return hit;
+    }
+    const resultSet = engine.evaluate(inputJson);
+    if (cache.set(inputJson, resultSet)) this.telemetry.metrics?.decisionCache(false, cache.size);
+    return resultSet;
+  }
+
+  /** A new engine (bundle) gets an empty cache, or none when its policy may answer one input differently. */
+  private cacheFor(engine: PolicyEngine): void {
+    this.cacheEngine = engine;
+    const size = this.config.authz.decision_cache_size;
+    const uncacheable = engine.nondeterministicBuiltins;
+    this.cache = size > 0 && uncacheable.length === 0 ? new DecisionCache(size) : undefined;
+    if (size > 0 && uncacheable.length > 0) {
+      this.logger.info('decision cache off for this bundle', { revision: engine.revision, reason: `the policy calls ${uncacheable.join(', ')} (non-deterministic)` });
+    }
   }
 
   /** Bad client input: always a denial, whatever the failure mode (as OPA-Envoy). */

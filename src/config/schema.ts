@@ -67,6 +67,8 @@ export const configSchema = z
         strict_builtin_errors: z.boolean().default(false),
         /** Hand the policy only the parts of the input its Rego reads (found in the bundle's sources); off sends the whole document. */
         prune_input: z.boolean().default(true),
+        /** Decisions remembered per pruned input, for policies that call no non-deterministic builtin; 0 turns the cache off. */
+        decision_cache_size: z.number().int().min(0).default(10_000),
       })
       .prefault({}),
     limits: z

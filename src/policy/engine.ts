@@ -12,6 +12,7 @@ import type { Bundle } from './bundle.js';
 import { BundleError } from './bundle.js';
 import { pathTree, type PathTree } from '../json/prune.js';
 import { createHostBuiltins } from './builtins/index.js';
+import { NONDETERMINISTIC_BUILTINS } from './builtins/nondeterministic.js';
 
 const require = createRequire(import.meta.url);
 // The ESM entry of opa-wasm exports only loadPolicy; the CJS one has loadPolicySync too.
@@ -71,6 +72,8 @@ export class PolicyEngine {
   /** opa_eval of the current instance, or undefined before ABI 1.2 (opa-wasm's own path then). */
   private opaEval: OpaEval | undefined;
   private readonly entrypointId: number;
+  /** The non-deterministic builtins the policy calls (OPA's list); empty when its answer depends only on input and data. */
+  readonly nondeterministicBuiltins: readonly string[];
 
   private constructor(
     private readonly module: WebAssembly.Module,
@@ -89,7 +92,9 @@ export class PolicyEngine {
     }
     this.entrypointId = id;
     const provided = new Set([...OPA_WASM_JS_BUILTINS, ...Object.keys(builtins)]);
-    const missing = hostBuiltinsNeeded(this.policy).filter((b) => !provided.has(b));
+    const needed = hostBuiltinsNeeded(this.policy);
+    this.nondeterministicBuiltins = needed.filter((b) => NONDETERMINISTIC_BUILTINS.has(b));
+    const missing = needed.filter((b) => !provided.has(b));
     if (missing.length > 0) {
       throw new BundleError(`needs builtins iacdash does not provide: ${missing.join(', ')}`);
     }

@@ -46,6 +46,9 @@ export class Metrics {
   private readonly failureModes: Map<string, Inc>;
   private readonly logsDropped: Inc;
   private readonly logsWritten: Inc;
+  private readonly cacheHits: Inc;
+  private readonly cacheMisses: Inc;
+  private readonly cacheEntries: Gauge;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -122,7 +125,22 @@ export class Metrics {
       help: 'Decision log entries handed to the sink.',
       registers,
     });
-    for (const c of [this.logsDropped, this.logsWritten] as unknown as Counter[]) c.inc(0);
+    this.cacheHits = new Counter({
+      name: 'iacdash_decision_cache_hits_total',
+      help: 'Checks answered from the decision cache (authz.decision_cache_size) without evaluating the policy.',
+      registers,
+    });
+    this.cacheMisses = new Counter({
+      name: 'iacdash_decision_cache_misses_total',
+      help: 'Checks the decision cache could have answered but did not hold; the policy ran. Checks under a policy the cache is off for count in neither.',
+      registers,
+    });
+    this.cacheEntries = new Gauge({
+      name: 'iacdash_decision_cache_entries',
+      help: 'Decisions the cache holds for the active bundle.',
+      registers,
+    });
+    for (const c of [this.logsDropped, this.logsWritten, this.cacheHits, this.cacheMisses] as unknown as Counter[]) c.inc(0);
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -161,6 +179,12 @@ export class Metrics {
   /** A script load. */
   scriptLoaded(script: string, ok: boolean): void {
     this.scriptLoads.labels(script, ok ? 'success' : 'failure').inc();
+  }
+
+  /** A decision cache lookup, and how many entries the cache holds after it. */
+  decisionCache(hit: boolean, entries: number): void {
+    (hit ? this.cacheHits : this.cacheMisses).inc();
+    if (!hit) this.cacheEntries.set(entries);
   }
 
   /** Decision-log entries dropped. */
