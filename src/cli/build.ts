@@ -34,17 +34,19 @@ function globToRegExp(pattern: string): RegExp {
 
 /**
  * The Rego files `opa build` reads from `roots`. Scanning a file OPA left
- * out only widens the paths, so the patterns need not match OPA's exactly.
+ * out only widens the paths, so the patterns may skip less than OPA's, never
+ * more. As in OPA, they apply below the roots, never to a root itself
+ * (`iacdash build . --ignore '.*'` builds `.`).
  */
 function regoFiles(roots: readonly string[], ignore: readonly string[]): string[] {
   const skip = [TEST_FILES, ...ignore].map(globToRegExp);
   const out: string[] = [];
-  const visit = (path: string): void => {
-    if (skip.some((re) => re.test(basename(path)))) return;
-    if (statSync(path).isDirectory()) for (const name of readdirSync(path).sort()) visit(join(path, name));
+  const visit = (path: string, root: boolean): void => {
+    if (!root && skip.some((re) => re.test(basename(path)))) return;
+    if (statSync(path).isDirectory()) for (const name of readdirSync(path).sort()) visit(join(path, name), false);
     else if (path.endsWith('.rego')) out.push(path);
   };
-  roots.forEach(visit);
+  for (const root of roots) visit(root, true);
   return out;
 }
 

@@ -2,11 +2,13 @@
  * Writes what `iacdash build` records in a bundle beyond what `opa build`
  * does: the input paths the policy reads (policy/input-paths.ts), under the
  * manifest's `metadata` (OPA's place for free-form bundle facts), so the
- * bundle stays a valid OPA bundle. bundle.ts reads it back.
+ * bundle stays a valid OPA bundle. bundle.ts reads it back. The record
+ * carries the hash of the wasm it was made for: a bundle rebuilt by other
+ * means keeps the manifest, and stale paths would hide input from the policy.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Header, Pax } from 'tar';
-import { METADATA_KEY, untar } from './bundle.js';
+import { METADATA_KEY, policySha256, untar } from './bundle.js';
 import type { InputPaths } from './input-paths.js';
 
 const BLOCK = 512;
@@ -21,11 +23,14 @@ function tarEntry(path: string, bytes: Buffer, mtime: Date): Buffer {
   return Buffer.concat([...parts, bytes, Buffer.alloc(pad(bytes.length))]);
 }
 
-/** Rewrites the bundle's manifest with `update`; every other file is kept as it was. */
-export function rewriteManifest(bundle: Buffer, update: (manifest: Record<string, unknown>) => Record<string, unknown>): Buffer {
+/** Rewrites the bundle's manifest with `update` (which may read the other files); every other file is kept as it was. */
+export function rewriteManifest(
+  bundle: Buffer,
+  update: (manifest: Record<string, unknown>, files: ReadonlyMap<string, Buffer>) => Record<string, unknown>,
+): Buffer {
   const files = untar(gunzipSync(bundle));
   const manifest = JSON.parse((files.get('/.manifest') ?? Buffer.from('{}')).toString('utf8')) as Record<string, unknown>;
-  files.set('/.manifest', Buffer.from(JSON.stringify(update(manifest))));
+  files.set('/.manifest', Buffer.from(JSON.stringify(update(manifest, files))));
   const mtime = new Date();
   const entries = [...files].map(([path, bytes]) => tarEntry(path, bytes, mtime));
   return gzipSync(Buffer.concat([...entries, Buffer.alloc(2 * BLOCK)]));
@@ -33,8 +38,10 @@ export function rewriteManifest(bundle: Buffer, update: (manifest: Record<string
 
 /** The bundle with `input_paths` in its manifest's metadata (null: the policy reads input whole). */
 export function recordInputPaths(bundle: Buffer, paths: InputPaths): Buffer {
-  return rewriteManifest(bundle, (manifest) => ({
-    ...manifest,
-    metadata: { ...(manifest['metadata'] as Record<string, unknown> | undefined), [METADATA_KEY]: { input_paths: paths ?? null } },
-  }));
+  return rewriteManifest(bundle, (manifest, files) => {
+    const wasm = files.get('/policy.wasm');
+    if (!wasm) throw new Error('the bundle has no /policy.wasm');
+    const record = { input_paths: paths ?? null, policy_sha256: policySha256(wasm) };
+    return { ...manifest, metadata: { ...(manifest['metadata'] as Record<string, unknown> | undefined), [METADATA_KEY]: record } };
+  });
 }

@@ -3,6 +3,7 @@
  * `/policy.wasm`, `/data.json` and `/.manifest`) and checks that it is one we
  * can serve. Every refusal names what is wrong.
  */
+import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { Parser } from 'tar';
 import type { InputPaths } from './input-paths.js';
@@ -28,6 +29,11 @@ export class BundleError extends Error {
 export const METADATA_KEY = 'iacdash';
 
 const MAX_ENTRY_BYTES = 256 * 1024 * 1024;
+
+/** The hash that ties a recorded input-path list to the wasm it was made for. */
+export function policySha256(wasm: Buffer): string {
+  return createHash('sha256').update(wasm).digest('hex');
+}
 
 /** Unpacks a tarball held in memory into path → bytes. */
 export function untar(tarball: Buffer): Map<string, Buffer> {
@@ -98,11 +104,15 @@ export function readBundle(bytes: Buffer, entrypoint: string): Bundle {
     throw new BundleError(`/data.json is not JSON: ${(err as Error).message}`);
   }
   const revision = typeof manifest['revision'] === 'string' ? manifest['revision'] : '';
-  return { wasm, dataJson, revision, entrypoints, manifest, inputPaths: recordedInputPaths(manifest) };
+  return { wasm, dataJson, revision, entrypoints, manifest, inputPaths: recordedInputPaths(manifest, wasm) };
 }
 
-/** The input paths `iacdash build` recorded: undefined when absent (or recorded as "all of input"); a BundleError when malformed. */
-export function recordedInputPaths(manifest: Record<string, unknown>): InputPaths {
+/**
+ * The input paths `iacdash build` recorded for this wasm: undefined when
+ * absent, recorded as "all of input", or recorded for another wasm (the
+ * policy was rebuilt without iacdash); a BundleError when malformed.
+ */
+export function recordedInputPaths(manifest: Record<string, unknown>, wasm: Buffer): InputPaths {
   const metadata = manifest['metadata'];
   if (typeof metadata !== 'object' || metadata === null) return undefined;
   const ours = (metadata as Record<string, unknown>)[METADATA_KEY];
@@ -111,5 +121,5 @@ export function recordedInputPaths(manifest: Record<string, unknown>): InputPath
   if (paths === null) return undefined;
   const valid = Array.isArray(paths) && paths.every((p) => Array.isArray(p) && p.length > 0 && p.every((k) => typeof k === 'string'));
   if (!valid) throw new BundleError(`/.manifest: metadata.${METADATA_KEY}.input_paths: must be a list of non-empty lists of keys (rebuild with iacdash build)`);
-  return paths as string[][];
+  return (ours as Record<string, unknown>)['policy_sha256'] === policySha256(wasm) ? (paths as string[][]) : undefined;
 }

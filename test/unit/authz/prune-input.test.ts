@@ -46,7 +46,10 @@ t.test('only the recorded paths reach the policy; prune_input: false sends every
   t.equal(iacdashBuild({ dirs: [join(FIXTURES, 'prune-input')], output: built, entrypoints: [], ...quiet }), 0);
   // Record less than the policy reads: what the policy then sees shows which input it got.
   const narrowed = join(dir, 'narrowed.tar.gz');
-  writeFileSync(narrowed, rewriteManifest(readFileSync(built), (m) => ({ ...m, metadata: { iacdash: { input_paths: [['parsed_path']] } } })));
+  writeFileSync(narrowed, rewriteManifest(readFileSync(built), (m) => {
+    const recorded = (m['metadata'] as { iacdash: Record<string, unknown> }).iacdash;
+    return { ...m, metadata: { iacdash: { ...recorded, input_paths: [['parsed_path']] } } };
+  }));
   const request = join(EXAMPLES, 'alice-get-allowed.jsonc');
   const method = async (bundle: string, prune: boolean): Promise<unknown> => {
     const outcome = (await authorizer(bundle, prune)).check(readCheckRequest(request));
