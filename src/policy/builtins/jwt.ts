@@ -86,7 +86,7 @@ function parseConstraints(raw: Record<string, unknown>, now: NowNs): Constraints
     switch (name) {
       case 'cert':
         c.keys = cachedKeys(DV, constraintString('cert', value));
-        c.keySource = `cert\0${value as string}`;
+        c.keySource = JSON.stringify(['cert', value]);
         break;
       case 'secret':
       case 'alg':
@@ -107,7 +107,7 @@ function parseConstraints(raw: Record<string, unknown>, now: NowNs): Constraints
   const keySources = (c.keys !== undefined ? 1 : 0) + (c.secret !== '' ? 1 : 0);
   if (keySources > 1) throw new BuiltinError(DV, 'duplicate key constraints');
   if (keySources < 1) throw new BuiltinError(DV, 'no key constraint');
-  if (c.secret !== '') c.keySource = `secret\0${c.secret}`;
+  if (c.secret !== '') c.keySource = JSON.stringify(['secret', c.secret]);
   return c;
 }
 
@@ -157,7 +157,8 @@ function decodeVerify(now: NowNs): Builtin {
   const verified = new VerifiedTokens<VerifiedToken | null>();
   return (token, constraints) => {
     const c = parseConstraints(objectArg(DV, 2, constraints), now);
-    const cacheKey = `${c.alg}\0${c.keySource}`;
+    // JSON, not a separator: alg and the key may hold any character, NUL included.
+    const cacheKey = JSON.stringify([c.alg, c.keySource]);
     let outcome = typeof token === 'string' ? verified.get(cacheKey, token) : undefined;
     if (outcome === undefined) {
       outcome = verifySignatures(c, token);

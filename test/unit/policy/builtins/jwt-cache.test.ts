@@ -41,6 +41,16 @@ t.test('the outcome belongs to the key and alg it was verified with', async (t) 
   t.equal(verify({ secret: SECRET, time: at(1) }, tampered)[0], false, 'and stays refused');
 });
 
+t.test('constraints that spell the same text differently are different keys (regression: a NUL-joined key collided)', async (t) => {
+  const secret = 'A\0secret\0B';
+  const tok = hs256({ sub: 'alice', exp: EXP }, secret);
+  const verify = verifier();
+  t.equal(verify({ secret, time: at(1) }, tok)[0], true);
+  const forged = { secret: 'B', alg: '\0secret\0A', time: at(1) };
+  t.equal(verify(forged, tok)[0], false, 'another secret and alg whose concatenation matches');
+  t.equal(verifier()(forged, tok)[0], false, 'as a fresh engine answers');
+});
+
 t.test('malformed tokens throw on every call (errors are not remembered)', async (t) => {
   const verify = verifier();
   t.throws(() => verify({ secret: SECRET }, 'not-a-token'), /no period separators/);
