@@ -12,6 +12,7 @@ import type { DecodeResult } from '../../../src/server/strict-decode.js';
 import { Logger } from '../../../src/telemetry/log.js';
 import { Metrics } from '../../../src/telemetry/metrics.js';
 import type { CheckRequestObject } from '../../../src/authz/input.js';
+import type { DecisionLogger } from '../../../src/telemetry/decision-log.js';
 import { FIXTURES, tempDir } from '../../helpers/bundles.js';
 
 const dir = tempDir();
@@ -97,6 +98,26 @@ t.test('every answer from the cache still carries its own decision id', async (t
   t.ok(first);
   t.not(JSON.stringify(first), JSON.stringify(second));
   t.equal(r.evaluations(), 1);
+});
+
+t.test('an answer from the cache is logged like any other decision', async (t) => {
+  const bundle = join(dir, 'logged.tar.gz');
+  copyFileSync(ECHO, bundle);
+  const config = parseConfig(`bundle:\n  path: ${JSON.stringify(bundle)}\n  poll_interval_ms: 0\n`, 'test.yaml');
+  const store = createPolicyStore(config);
+  await store.reload();
+  const records: { decisionId: string; result: unknown }[] = [];
+  const decisionLog = { log: (r: { decisionId: string; result: unknown }) => records.push(r) > 0 } as unknown as DecisionLogger;
+  const metrics = new Metrics({ defaultMetrics: false });
+  const authorizer = new Authorizer(store, config, new Logger('warn', [], () => {}), { metrics, decisionLog });
+  const request = { ok: true, value: { attributes: { request: { http: { method: 'GET', path: '/', headers: {} } } } } as CheckRequestObject } as const;
+  authorizer.check(request);
+  authorizer.check(request);
+  t.equal(await counter(metrics, 'iacdash_decision_cache_hits_total'), 1, 'the second came from the cache');
+  t.equal(records.length, 2, 'both logged');
+  t.not(records[0]!.decisionId, records[1]!.decisionId);
+  t.same(records[1]!.result, records[0]!.result);
+  t.same(records[1]!.result, { allowed: true, headers: { 'x-method': 'GET', 'x-version': '1' } });
 });
 
 t.test('a policy calling a non-deterministic builtin is evaluated every time, and the log says why', async (t) => {
